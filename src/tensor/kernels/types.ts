@@ -1,0 +1,121 @@
+/**
+ * The kernel table: every numerical loop the tensor ops run, on flat
+ * Float32Arrays with explicit sizes. Ops (src/tensor/ops.ts) own shapes and
+ * autograd; kernels own loops.
+ *
+ * Implementations (see backend.ts):
+ *   ref    — naive loops, written to be obviously right; the oracle.
+ *   js     — fast portable TypeScript (blocked matmul, fused attention).
+ *   wasm   — AssemblyScript SIMD for the heavy kernels, js for the rest.
+ *   native — C++ addon over OpenBLAS sgemm, js for the rest.
+ * The kernel suite (test/tensor/kernels.test.ts) holds every implementation
+ * to ref.
+ *
+ * Conventions:
+ *   - All arrays are row-major and contiguous. Sizes are element counts.
+ *   - "Backward" kernels ACCUMULATE into their gradient outputs (+=), so
+ *     a tensor used twice sums its gradients. Forward kernels overwrite.
+ *   - Offsets are not taken: pass `subarray` views (they are free).
+ */
+export interface Kernels {
+  readonly name: string;
+
+  // ---------------------------------------------------------------- matmul
+  /**
+   * C[b] = op(A[b]) @ op(B[b])  (+ C[b] when accumulate), for b in [0, batch).
+   * op(A) is (M, K): A is stored (M, K), or (K, M) when transA.
+   * op(B) is (K, N): B is stored (K, N), or (N, K) when transB.
+   * strideA / strideB: elements between consecutive batch items (0 broadcasts
+   * one matrix over the batch). C's batch stride is M*N.
+   */
+  matmul(
+    A: Float32Array, B: Float32Array, C: Float32Array,
+    batch: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, accumulate: boolean,
+    strideA: number, strideB: number,
+  ): void;
+
+  // ---------------------------------------------------------------- elementwise
+  /** out = a (op) b with numpy broadcasting; shapes are right-aligned. */
+  binary(op: BinaryOp, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
+  /** dst (shape dstShape) += src (shape srcShape) summed over the broadcast dims; dstShape broadcasts to srcShape. */
+  reduceBroadcast(src: Float32Array, srcShape: readonly number[], dst: Float32Array, dstShape: readonly number[]): void;
+  /** y = f(x) elementwise. */
+  unary(op: UnaryOp, x: Float32Array, y: Float32Array): void;
+  /** dx += dy * f'(x), given x and y = f(x). */
+  unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** y = x * s. */
+  scale(x: Float32Array, s: number, y: Float32Array): void;
+  /** dx += dy * s. */
+  axpy(dy: Float32Array, s: number, dx: Float32Array): void;
+
+  // ---------------------------------------------------------------- linear layers
+  /** y (rows, n) += bias (n) broadcast over rows. */
+  addBias(y: Float32Array, bias: Float32Array, rows: number, n: number): void;
+  /** dBias (n) += sum over rows of dy (rows, n). */
+  biasBackward(dy: Float32Array, dBias: Float32Array, rows: number, n: number): void;
+
+  // ---------------------------------------------------------------- normalization and softmax
+  /** Over the last dim of x (rows, n): y = (x - mean) * rstd * w + b. Saves mean and rstd (rows). */
+  layernorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
+  /** Accumulates dx (rows, n), dw (n), db (n). */
+  layernormBackward(x: Float32Array, w: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, db: Float32Array, rows: number, n: number): void;
+  /** y = softmax (log=false) or log-softmax (log=true) over the last dim of x (rows, n). */
+  softmax(x: Float32Array, y: Float32Array, rows: number, n: number, log: boolean): void;
+  /** dx += gradient through softmax / log-softmax, given its output y. */
+  softmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, n: number, log: boolean): void;
+
+  // ---------------------------------------------------------------- attention
+  /**
+   * Causal multi-head self-attention over a packed projection.
+   * qkv: (B, T, 3C) holding [q | k | v] per token, heads split C = H * hs.
+   * out: (B, T, C). att: (B, H, T, T) softmax probabilities, saved for backward
+   * (entries above the diagonal are 0). Scale 1/sqrt(hs).
+   */
+  attention(qkv: Float32Array, out: Float32Array, att: Float32Array, B: number, T: number, C: number, H: number): void;
+  /** Accumulates dqkv (B, T, 3C) from dout (B, T, C). */
+  attentionBackward(qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, B: number, T: number, C: number, H: number): void;
+
+  // ---------------------------------------------------------------- embeddings and losses
+  /** out (n, dim) = table[ids[i]] rows. */
+  embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number): void;
+  /** dTable[ids[i]] += dOut[i] (scatter-add). */
+  embeddingBackward(dOut: Float32Array, ids: Int32Array, dTable: Float32Array, n: number, dim: number): void;
+  /**
+   * Fused softmax cross-entropy over logits (rows, V) against targets (rows).
+   * losses[r] = -log softmax(logits[r])[targets[r]] (0 where targets[r] < 0).
+   * When dLogits is given, also dLogits[r] += gradScale[r] * (softmax(logits[r]) - onehot(targets[r]))
+   * (nothing for rows with targets < 0). Weights and the mean are the op's business.
+   */
+  crossEntropy(logits: Float32Array, targets: Int32Array, losses: Float32Array, rows: number, V: number, dLogits: Float32Array | null, gradScale: Float32Array | null): void;
+
+  // ---------------------------------------------------------------- reductions and layout
+  /** For x viewed as (outer, n, inner): out (outer, inner) = sum or max over n; for max, argmax (outer, inner) gets the index. */
+  reduce(op: 'sum' | 'max', x: Float32Array, out: Float32Array, argmax: Int32Array | null, outer: number, n: number, inner: number): void;
+  /** out = x with axes permuted: out.shape[i] = shape[perm[i]]. */
+  permute(x: Float32Array, shape: readonly number[], perm: readonly number[], out: Float32Array): void;
+  /**
+   * Strided block copy used by slice, concat and their gradients: for o in [0, outer),
+   * dst[dstOff + o*dstStride + j] (+)= src[srcOff + o*srcStride + j] for j in [0, len).
+   */
+  copyBlocks(src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number, dstStride: number, outer: number, len: number, accumulate: boolean): void;
+  /** For x (outer, n, inner) and idx (outer, m, inner) of indices into n: out (outer, m, inner) = x[o, idx[o, j, i], i]. */
+  gather(x: Float32Array, idx: Int32Array, out: Float32Array, outer: number, n: number, m: number, inner: number): void;
+  /** dx[o, idx[o, j, i], i] += dOut[o, j, i]. */
+  gatherBackward(dOut: Float32Array, idx: Int32Array, dx: Float32Array, outer: number, n: number, m: number, inner: number): void;
+
+  // ---------------------------------------------------------------- optimizer
+  /**
+   * One AdamW step (decoupled weight decay, bias-corrected), in place:
+   *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+   *   p -= lr * ( (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) + wd * p )
+   * t is the 1-based step count.
+   */
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, wd: number, t: number): void;
+}
+
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export type UnaryOp = 'gelu' | 'relu' | 'tanh' | 'exp' | 'log' | 'neg' | 'sqrt' | 'square';
+
+export const UNARY_OPS: readonly UnaryOp[] = ['gelu', 'relu', 'tanh', 'exp', 'log', 'neg', 'sqrt', 'square'];
+export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
