@@ -1,0 +1,143 @@
+/**
+ * GPT in the nanoGPT layout: token + learned position embeddings, n_layer
+ * pre-LayerNorm blocks (causal self-attention, GELU MLP 4x, both residual),
+ * a final LayerNorm, and an LM head tied to the token embedding. Linear
+ * layers have biases. An optional scalar value head (for PPO) reads the
+ * final hidden state.
+ *
+ * Parameter names follow nanoGPT's state_dict (transformer.h.0.attn.c_attn.weight, ...)
+ * so model.safetensors loads into nanoGPT-style PyTorch code; the tied LM
+ * head is not stored separately.
+ */
+import { Rng } from '../util/rng.ts';
+import { Tensor } from '../tensor/tensor.ts';
+import * as O from '../tensor/ops.ts';
+import { reshape } from '../tensor/ops_shape.ts';
+import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, type NamedParams } from '../nn/modules.ts';
+
+export interface GPTConfig {
+  vocabSize: number; // number of token ids
+  blockSize: number; // maximum context length (learned positions)
+  nLayer: number; // transformer blocks
+  nEmbd: number; // width C
+  nHead: number; // attention heads (C must divide evenly)
+  valueHead: boolean; // add a scalar value head (PPO)
+}
+
+export const GPT_CONFIG_KEYS: readonly (keyof GPTConfig)[] = ['vocabSize', 'blockSize', 'nLayer', 'nEmbd', 'nHead', 'valueHead'];
+
+/** Named sizes used by benchmarks and the CLI (batch 32 x context 64, vocab 64 in the benchmark). */
+export const GPT_PRESETS = {
+  tiny: { nLayer: 2, nEmbd: 64, nHead: 4 },
+  small: { nLayer: 4, nEmbd: 128, nHead: 4 },
+  medium: { nLayer: 6, nEmbd: 256, nHead: 8 },
+} as const satisfies Record<string, Pick<GPTConfig, 'nLayer' | 'nEmbd' | 'nHead'>>;
+
+/** Checks a config object strictly: unknown keys and bad values are errors naming the key. */
+export function validateGPTConfig(raw: unknown, where = 'config'): GPTConfig {
+  if (typeof raw !== 'object' || raw === null) throw new Error(`${where}: expected an object`);
+  const obj = raw as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (!(GPT_CONFIG_KEYS as readonly string[]).includes(k)) throw new Error(`${where}: unknown key "${k}" (known: ${GPT_CONFIG_KEYS.join(', ')})`);
+  }
+  const int = (k: keyof GPTConfig): number => {
+    const v = obj[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${where}: "${k}" must be a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const cfg: GPTConfig = {
+    vocabSize: int('vocabSize'), blockSize: int('blockSize'), nLayer: int('nLayer'), nEmbd: int('nEmbd'), nHead: int('nHead'),
+    valueHead: obj.valueHead === undefined ? false : Boolean(obj.valueHead),
+  };
+  if (cfg.nEmbd % cfg.nHead !== 0) throw new Error(`${where}: nEmbd ${cfg.nEmbd} is not divisible by nHead ${cfg.nHead}`);
+  return cfg;
+}
+
+export class Block {
+  readonly ln_1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+  constructor(c: GPTConfig, rng: Rng) {
+    this.ln_1 = new LayerNorm(c.nEmbd);
+    this.attn = new CausalSelfAttention(c.nEmbd, c.nHead, rng);
+    this.ln_2 = new LayerNorm(c.nEmbd);
+    this.mlp = new MLP(c.nEmbd, rng);
+  }
+  /** x (B, T, C) -> (B, T, C) */
+  forward(x: Tensor): Tensor {
+    x = O.add(x, this.attn.forward(this.ln_1.forward(x)));
+    return O.add(x, this.mlp.forward(this.ln_2.forward(x)));
+  }
+  params(prefix: string): NamedParams {
+    return [
+      ...this.ln_1.params(`${prefix}.ln_1`), ...this.attn.params(`${prefix}.attn`),
+      ...this.ln_2.params(`${prefix}.ln_2`), ...this.mlp.params(`${prefix}.mlp`),
+    ];
+  }
+}
+
+export interface GPTOutput {
+  logits: Tensor; // (B, T, V)
+  values: Tensor | null; // (B, T) when the value head is on
+}
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly wte: Embedding; // (V, C), also the LM head
+  readonly wpe: Embedding; // (blockSize, C)
+  readonly h: Block[];
+  readonly ln_f: LayerNorm;
+  readonly valueHead: Linear | null; // (1, C)
+
+  /** Weights N(0, 0.02), biases 0, LayerNorm gains 1 (as the PyTorch peer initializes). */
+  constructor(config: GPTConfig, seed = 0) {
+    this.config = validateGPTConfig(config);
+    const rng = new Rng(seed);
+    const c = this.config;
+    this.wte = new Embedding(c.vocabSize, c.nEmbd, rng);
+    this.wpe = new Embedding(c.blockSize, c.nEmbd, rng);
+    this.h = Array.from({ length: c.nLayer }, () => new Block(c, rng));
+    this.ln_f = new LayerNorm(c.nEmbd);
+    this.valueHead = c.valueHead ? new Linear(c.nEmbd, 1, rng) : null;
+  }
+
+  /** Parameters by state_dict name, in a fixed order. */
+  params(): NamedParams {
+    const out: NamedParams = [...this.wte.params('transformer.wte'), ...this.wpe.params('transformer.wpe')];
+    this.h.forEach((b, i) => out.push(...b.params(`transformer.h.${i}`)));
+    out.push(...this.ln_f.params('transformer.ln_f'));
+    if (this.valueHead) out.push(...this.valueHead.params('value_head'));
+    return out;
+  }
+
+  numParams(includePositions = true): number {
+    return this.params().reduce((n, [name, p]) => n + (includePositions || name !== 'transformer.wpe.weight' ? p.size : 0), 0);
+  }
+
+  /** Training FLOPs per token, nanoGPT's estimate: 6N + 12 L C T (N without position embeddings). */
+  flopsPerToken(T = this.config.blockSize): number {
+    const c = this.config;
+    return 6 * this.numParams(false) + 12 * c.nLayer * c.nEmbd * T;
+  }
+
+  /** ids (B*T, row-major) -> logits (B, T, V) [+ values (B, T)]. */
+  forward(ids: Int32Array, B: number, T: number): GPTOutput {
+    const c = this.config;
+    if (ids.length !== B * T) throw new Error(`GPT.forward: ${ids.length} ids for B=${B} x T=${T}`);
+    if (T > c.blockSize) throw new Error(`GPT.forward: sequence length ${T} exceeds blockSize ${c.blockSize}`);
+    const pos = new Int32Array(T).map((_, i) => i);
+    let x = O.add(this.wte.forward(ids, [B, T]), this.wpe.forward(pos, [T])); // (B, T, C)
+    for (const block of this.h) x = block.forward(x);
+    x = this.ln_f.forward(x);
+    const logits = O.matmul(x, this.wte.weight, { transB: true }); // (B, T, V), tied head
+    const values = this.valueHead ? reshape(this.valueHead.forward(x), [B, T]) : null; // (B, T, 1) -> (B, T)
+    return { logits, values };
+  }
+
+  /** Mean next-token loss: targets (B*T), target < 0 ignored, optional per-token weights. */
+  loss(ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: Float32Array): Tensor {
+    const { logits } = this.forward(ids, B, T);
+    return O.crossEntropy(logits, targets, weights);
+  }
+}
