@@ -1,0 +1,343 @@
+/**
+ * The shared kernel suite: every backend's every kernel against refKernels
+ * (the oracle) on seeded random inputs, over shapes chosen to hit edges:
+ * odd sizes, size-1 dims, all transA/transB combinations, batch stride 0,
+ * T = 1, accumulate on and off, ignored rows (target < 0).
+ *
+ * Backends that cannot load here (wasm not built, native addon missing) are
+ * skipped with their reason. A kernel added to the interface without a case
+ * below is a compile error (the `satisfies` on `cases`).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { refKernels as R } from '../../src/tensor/kernels/ref.ts';
+import { jsKernels } from '../../src/tensor/kernels/js.ts';
+import { BINARY_OPS, UNARY_OPS, type Kernels } from '../../src/tensor/kernels/types.ts';
+import { Rng } from '../../src/util/rng.ts';
+
+// ---------------------------------------------------------------- backends under test
+
+type Backend = { name: string; kernels: Kernels | null; reason?: string };
+
+async function loadBackends(): Promise<Backend[]> {
+  const out: Backend[] = [{ name: 'js', kernels: jsKernels }];
+  try {
+    const m = await import('../../src/tensor/kernels/wasm.ts');
+    const r = m.loadWasmKernels();
+    out.push({ name: 'wasm', kernels: r.kernels, reason: r.reason });
+  } catch (e) {
+    out.push({ name: 'wasm', kernels: null, reason: `wasm.ts failed to load: ${(e as Error).message}` });
+  }
+  try {
+    // a variable specifier: the native backend is optional and may not exist in this checkout
+    const spec = '../../src/tensor/kernels/native.ts';
+    const m = (await import(spec)) as { loadNativeKernels(): { kernels: Kernels | null; info?: { reason?: string } } };
+    const r = m.loadNativeKernels();
+    out.push({ name: 'native', kernels: r.kernels, reason: r.kernels ? undefined : r.info?.reason ?? 'unavailable' });
+  } catch (e) {
+    out.push({ name: 'native', kernels: null, reason: `native.ts failed to load: ${(e as Error).message}` });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- helpers
+
+const RTOL = 1e-4;
+
+function randn(rng: Rng, n: number, lo?: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo === undefined ? rng.normal() : lo + Math.abs(rng.normal());
+  return a;
+}
+
+function randInt(rng: Rng, n: number, hi: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.int(hi);
+  return a;
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** |got - want| <= RTOL * (|want| + rms(want)) elementwise, with the first offender in the message. */
+function close(got: Float32Array | Int32Array, want: Float32Array | Int32Array, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let ss = 0;
+  for (let i = 0; i < want.length; i++) ss += want[i] * want[i];
+  const rms = Math.sqrt(ss / Math.max(1, want.length)) || 1;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
+    if (!(Math.abs(g - w) <= RTOL * (Math.abs(w) + rms))) {
+      assert.fail(`${what}: element ${i} is ${g}, want ${w} (rms ${rms.toExponential(2)})`);
+    }
+  }
+}
+
+/** Runs `call` on ref and on K with private copies of `outs` (initialised randomly, so accumulation is checked), then compares them. */
+function both(K: Kernels, what: string, outs: (Float32Array | Int32Array)[], call: (k: Kernels, outs: (Float32Array | Int32Array)[]) => void): void {
+  const want = outs.map((o) => o.slice()), got = outs.map((o) => o.slice());
+  call(R, want);
+  call(K, got);
+  for (let i = 0; i < outs.length; i++) close(got[i], want[i], `${what} [out ${i}]`);
+}
+
+const F = (x: Float32Array | Int32Array) => x as Float32Array;
+const I = (x: Float32Array | Int32Array) => x as Int32Array;
+
+// ---------------------------------------------------------------- cases, one per kernel
+
+type Case = (K: Kernels, rng: Rng) => void;
+
+const MATMUL_SHAPES: [number, number, number, number][] = [
+  // [batch, M, N, K]
+  [1, 1, 1, 1], [1, 1, 7, 3], [1, 5, 1, 9], [1, 7, 13, 17], [2, 33, 65, 31], [1, 64, 48, 300],
+  [1, 3, 600, 4], [3, 16, 16, 16], [2, 20, 36, 8], [1, 4, 4, 0], [1, 130, 129, 70],
+];
+
+const BROADCAST_SHAPES: [number[], number[], number[]][] = [
+  // [a, b, out]
+  [[3, 4], [3, 4], [3, 4]], [[3, 4], [1], [3, 4]], [[1], [3, 4], [3, 4]], [[3, 4], [4], [3, 4]],
+  [[3, 1], [1, 4], [3, 4]], [[2, 3, 4], [3, 1], [2, 3, 4]], [[2, 1, 5], [4, 1], [2, 4, 5]],
+  [[1, 1], [1, 1], [1, 1]], [[7], [7], [7]], [[2, 3, 1, 5], [3, 4, 5], [2, 3, 4, 5]], [[5, 1], [5, 6], [5, 6]],
+  [[2, 64, 3], [64, 3], [2, 64, 3]],
+];
+
+const ATTN_SHAPES: [number, number, number, number][] = [
+  // [B, T, C, H]
+  [1, 1, 4, 1], [2, 1, 8, 2], [2, 5, 12, 3], [3, 17, 32, 4], [1, 64, 128, 4], [2, 9, 20, 1],
+];
+
+const ROWS_N: [number, number][] = [[1, 1], [1, 7], [5, 3], [9, 64], [33, 128], [4, 257]];
+
+const cases = {
+  matmul(K, rng) {
+    for (const [batch, M, N, Kd] of MATMUL_SHAPES) {
+      for (const transA of [false, true]) for (const transB of [false, true]) {
+        for (const [sa, sb] of [[M * Kd, Kd * N], [0, Kd * N], [M * Kd, 0]]) {
+          const A = randn(rng, Math.max(1, sa * batch, M * Kd)), B = randn(rng, Math.max(1, sb * batch, Kd * N));
+          for (const acc of [false, true]) {
+            both(K, `matmul b${batch} M${M} N${N} K${Kd} tA=${transA} tB=${transB} sA=${sa} sB=${sb} acc=${acc}`,
+              [randn(rng, batch * M * N)], (k, [C]) => k.matmul(A, B, F(C), batch, M, N, Kd, transA, transB, acc, sa, sb));
+          }
+          if (batch === 1) break; // strides are irrelevant without a batch
+        }
+      }
+    }
+  },
+
+  binary(K, rng) {
+    for (const [as, bs, os] of BROADCAST_SHAPES) for (const op of BINARY_OPS) {
+      const a = randn(rng, size(as)), b = op === 'div' ? randn(rng, size(bs), 0.5) : randn(rng, size(bs));
+      both(K, `binary ${op} ${JSON.stringify([as, bs])}`, [new Float32Array(size(os))], (k, [out]) => k.binary(op, a, as, b, bs, F(out), os));
+    }
+  },
+
+  reduceBroadcast(K, rng) {
+    for (const [as, bs, os] of BROADCAST_SHAPES) for (const dst of [as, bs]) {
+      const src = randn(rng, size(os));
+      both(K, `reduceBroadcast ${JSON.stringify([os, dst])}`, [randn(rng, size(dst))], (k, [d]) => k.reduceBroadcast(src, os, F(d), dst));
+    }
+  },
+
+  unary(K, rng) {
+    for (const op of UNARY_OPS) for (const n of [1, 7, 1000]) {
+      const x = op === 'log' || op === 'sqrt' ? randn(rng, n, 0.05) : randn(rng, n);
+      if (op === 'gelu' && n === 1000) x.set([0, -0, 6.5, -6.5, 30, -30, 1e-8, 3, -3]);
+      both(K, `unary ${op} n${n}`, [new Float32Array(n)], (k, [y]) => k.unary(op, x, F(y)));
+    }
+  },
+
+  unaryBackward(K, rng) {
+    for (const op of UNARY_OPS) for (const n of [1, 7, 1000]) {
+      const x = op === 'log' || op === 'sqrt' ? randn(rng, n, 0.05) : randn(rng, n);
+      const y = new Float32Array(n);
+      R.unary(op, x, y);
+      const dy = randn(rng, n);
+      both(K, `unaryBackward ${op} n${n}`, [randn(rng, n)], (k, [dx]) => k.unaryBackward(op, x, y, dy, F(dx)));
+    }
+  },
+
+  scale(K, rng) {
+    for (const n of [1, 5, 1001]) {
+      const x = randn(rng, n);
+      both(K, `scale n${n}`, [randn(rng, n)], (k, [y]) => k.scale(x, -1.7, F(y)));
+    }
+  },
+
+  axpy(K, rng) {
+    for (const n of [1, 5, 1001]) {
+      const dy = randn(rng, n);
+      both(K, `axpy n${n}`, [randn(rng, n)], (k, [dx]) => k.axpy(dy, 0.3, F(dx)));
+    }
+  },
+
+  addBias(K, rng) {
+    for (const [rows, n] of ROWS_N) {
+      const bias = randn(rng, n);
+      both(K, `addBias ${rows}x${n}`, [randn(rng, rows * n)], (k, [y]) => k.addBias(F(y), bias, rows, n));
+    }
+  },
+
+  biasBackward(K, rng) {
+    for (const [rows, n] of ROWS_N) {
+      const dy = randn(rng, rows * n);
+      both(K, `biasBackward ${rows}x${n}`, [randn(rng, n)], (k, [db]) => k.biasBackward(dy, F(db), rows, n));
+    }
+  },
+
+  layernorm(K, rng) {
+    for (const [rows, n] of ROWS_N) {
+      const x = randn(rng, rows * n), w = randn(rng, n), b = randn(rng, n);
+      for (let j = 0; j < n; j++) x[j] += 3; // a row with a large mean
+      both(K, `layernorm ${rows}x${n}`, [new Float32Array(rows * n), new Float32Array(rows), new Float32Array(rows)],
+        (k, [y, mean, rstd]) => k.layernorm(x, w, b, F(y), F(mean), F(rstd), rows, n, 1e-5));
+    }
+  },
+
+  layernormBackward(K, rng) {
+    for (const [rows, n] of ROWS_N) {
+      const x = randn(rng, rows * n), w = randn(rng, n), b = randn(rng, n), dy = randn(rng, rows * n);
+      const y = new Float32Array(rows * n), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+      R.layernorm(x, w, b, y, mean, rstd, rows, n, 1e-5);
+      both(K, `layernormBackward ${rows}x${n}`, [randn(rng, rows * n), randn(rng, n), randn(rng, n)],
+        (k, [dx, dw, db]) => k.layernormBackward(x, w, mean, rstd, dy, F(dx), F(dw), F(db), rows, n));
+    }
+  },
+
+  softmax(K, rng) {
+    for (const [rows, n] of ROWS_N) for (const log of [false, true]) {
+      const x = randn(rng, rows * n);
+      x[0] = 40; // large logit: the max must be subtracted
+      both(K, `softmax ${rows}x${n} log=${log}`, [new Float32Array(rows * n)], (k, [y]) => k.softmax(x, F(y), rows, n, log));
+    }
+  },
+
+  softmaxBackward(K, rng) {
+    for (const [rows, n] of ROWS_N) for (const log of [false, true]) {
+      const x = randn(rng, rows * n), y = new Float32Array(rows * n), dy = randn(rng, rows * n);
+      R.softmax(x, y, rows, n, log);
+      both(K, `softmaxBackward ${rows}x${n} log=${log}`, [randn(rng, rows * n)], (k, [dx]) => k.softmaxBackward(y, dy, F(dx), rows, n, log));
+    }
+  },
+
+  attention(K, rng) {
+    for (const [B, T, C, H] of ATTN_SHAPES) {
+      const qkv = randn(rng, B * T * 3 * C);
+      both(K, `attention B${B} T${T} C${C} H${H}`, [new Float32Array(B * T * C), randn(rng, B * H * T * T)],
+        (k, [out, att]) => k.attention(qkv, F(out), F(att), B, T, C, H));
+    }
+  },
+
+  attentionBackward(K, rng) {
+    for (const [B, T, C, H] of ATTN_SHAPES) {
+      const qkv = randn(rng, B * T * 3 * C), out = new Float32Array(B * T * C), att = new Float32Array(B * H * T * T);
+      R.attention(qkv, out, att, B, T, C, H);
+      const dout = randn(rng, B * T * C);
+      both(K, `attentionBackward B${B} T${T} C${C} H${H}`, [randn(rng, B * T * 3 * C)],
+        (k, [dqkv]) => k.attentionBackward(qkv, att, dout, F(dqkv), B, T, C, H));
+    }
+  },
+
+  embedding(K, rng) {
+    for (const [n, dim, vocab] of [[1, 1, 1], [7, 5, 3], [64, 128, 64]]) {
+      const table = randn(rng, vocab * dim), ids = randInt(rng, n, vocab);
+      both(K, `embedding n${n} dim${dim}`, [new Float32Array(n * dim)], (k, [out]) => k.embedding(table, ids, F(out), n, dim));
+    }
+  },
+
+  embeddingBackward(K, rng) {
+    for (const [n, dim, vocab] of [[1, 1, 1], [7, 5, 3], [64, 128, 64]]) {
+      const dOut = randn(rng, n * dim), ids = randInt(rng, n, vocab); // repeated ids: scatter-add
+      both(K, `embeddingBackward n${n} dim${dim}`, [randn(rng, vocab * dim)], (k, [dt]) => k.embeddingBackward(dOut, ids, F(dt), n, dim));
+    }
+  },
+
+  crossEntropy(K, rng) {
+    for (const [rows, V] of [[1, 1], [1, 5], [6, 7], [64, 64], [3, 300]]) {
+      const logits = randn(rng, rows * V), targets = randInt(rng, rows, V);
+      if (rows > 1) targets[1] = -1; // ignored row
+      if (rows > 2) targets[2] = -100;
+      logits[0] = 50;
+      const gs = randn(rng, rows);
+      both(K, `crossEntropy ${rows}x${V} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null));
+      both(K, `crossEntropy ${rows}x${V}`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), null));
+      both(K, `crossEntropy ${rows}x${V} scaled`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), gs));
+    }
+  },
+
+  reduce(K, rng) {
+    for (const [outer, n, inner] of [[1, 1, 1], [1, 7, 1], [3, 5, 1], [1, 5, 4], [2, 3, 4], [4, 1, 3], [2, 300, 3]]) {
+      const x = randn(rng, outer * n * inner);
+      both(K, `reduce sum ${outer}x${n}x${inner}`, [new Float32Array(outer * inner)], (k, [out]) => k.reduce('sum', x, F(out), null, outer, n, inner));
+      both(K, `reduce max ${outer}x${n}x${inner}`, [new Float32Array(outer * inner), new Int32Array(outer * inner)],
+        (k, [out, arg]) => k.reduce('max', x, F(out), I(arg), outer, n, inner));
+      both(K, `reduce max ${outer}x${n}x${inner} no argmax`, [new Float32Array(outer * inner)], (k, [out]) => k.reduce('max', x, F(out), null, outer, n, inner));
+    }
+  },
+
+  permute(K, rng) {
+    const table: [number[], number[]][] = [
+      [[5], [0]], [[3, 4], [1, 0]], [[3, 4], [0, 1]], [[2, 3, 4], [2, 0, 1]], [[2, 3, 4, 5], [0, 2, 1, 3]],
+      [[2, 3, 4, 5], [3, 2, 1, 0]], [[1, 3, 1, 2], [2, 3, 0, 1]], [[4, 64, 4, 32], [0, 2, 1, 3]],
+    ];
+    for (const [shape, perm] of table) {
+      const x = randn(rng, size(shape));
+      both(K, `permute ${JSON.stringify(shape)} ${JSON.stringify(perm)}`, [new Float32Array(size(shape))], (k, [out]) => k.permute(x, shape, perm, F(out)));
+    }
+  },
+
+  copyBlocks(K, rng) {
+    for (const [outer, len, srcOff, srcStride, dstOff, dstStride] of [[1, 1, 0, 1, 0, 1], [3, 5, 2, 7, 1, 9], [4, 20, 0, 20, 3, 40], [2, 33, 5, 40, 0, 33]]) {
+      const src = randn(rng, srcOff + outer * srcStride + len), dstLen = dstOff + outer * dstStride + len;
+      for (const acc of [false, true]) {
+        both(K, `copyBlocks ${outer}x${len} acc=${acc}`, [randn(rng, dstLen)],
+          (k, [dst]) => k.copyBlocks(src, srcOff, srcStride, F(dst), dstOff, dstStride, outer, len, acc));
+      }
+    }
+  },
+
+  gather(K, rng) {
+    for (const [outer, n, m, inner] of [[1, 1, 1, 1], [2, 5, 3, 1], [3, 4, 6, 2], [64, 64, 1, 1]]) {
+      const x = randn(rng, outer * n * inner), idx = randInt(rng, outer * m * inner, n);
+      both(K, `gather ${outer}x${n}x${m}x${inner}`, [new Float32Array(outer * m * inner)], (k, [out]) => k.gather(x, idx, F(out), outer, n, m, inner));
+    }
+  },
+
+  gatherBackward(K, rng) {
+    for (const [outer, n, m, inner] of [[1, 1, 1, 1], [2, 5, 3, 1], [3, 4, 6, 2], [64, 64, 1, 1], [2, 2, 9, 3]]) {
+      const dOut = randn(rng, outer * m * inner), idx = randInt(rng, outer * m * inner, n);
+      both(K, `gatherBackward ${outer}x${n}x${m}x${inner}`, [randn(rng, outer * n * inner)], (k, [dx]) => k.gatherBackward(dOut, idx, F(dx), outer, n, m, inner));
+    }
+  },
+
+  adamw(K, rng) {
+    for (const [n, t, wd] of [[1, 1, 0], [7, 1, 0.1], [1000, 10, 0.01]]) {
+      const g = randn(rng, n);
+      const v = randn(rng, n, 0); // second moment is non-negative
+      both(K, `adamw n${n} t${t} wd${wd}`, [randn(rng, n), g.map((x) => 0.1 * x), v],
+        (k, [p, m, vv]) => k.adamw(F(p), g, F(m), F(vv), 1e-3, 0.9, 0.95, 1e-8, wd, t));
+    }
+  },
+} satisfies Record<keyof Omit<Kernels, 'name'>, Case>;
+
+// ---------------------------------------------------------------- the suite
+
+const backends = await loadBackends();
+
+for (const be of backends) {
+  describe(`kernels: ${be.name}`, () => {
+    for (const [name, run] of Object.entries(cases) as [keyof typeof cases, Case][]) {
+      it(name, { skip: be.kernels ? false : `${be.name} unavailable: ${be.reason ?? 'no reason given'}` }, () => {
+        run(be.kernels!, new Rng(`kernels/${name}`));
+      });
+    }
+  });
+}
+
+describe('kernels: suite sanity', () => {
+  it('the oracle agrees with itself and close() catches a wrong value', () => {
+    const a = new Float32Array([1, 2, 3]);
+    close(a, a.slice(), 'same');
+    assert.throws(() => close(new Float32Array([1, 2, 3.01]), a, 'off'));
+  });
+});
