@@ -15,7 +15,7 @@
  * case ops never follow each other (the first would be moot).
  *
  * Hard cases: tasks where the demonstrator's systematic blind spot changes the
- * answer: it applies composed ops right to left and rotates the wrong way.
+ * answer: it rotates the wrong way (rotlK as rotrK and back).
  *
  * Verdict reasons: correct | no_answer | malformed (anything but letters,
  * ignoring whitespace) | wrong_case (right letters, wrong case) | wrong.
@@ -92,9 +92,9 @@ function applyAll(ops: readonly string[], s: string): string {
   return ops.reduce((acc, op) => applyOp(op, acc), s);
 }
 
-/** The blind spot: ops composed right to left, rotations the wrong way. */
+/** The blind spot: every rotation goes the wrong way. */
 function blindSpot(ops: readonly string[], s: string): string {
-  return [...ops].reverse().reduce((acc, op) => applyOp(op, acc, true), s);
+  return ops.reduce((acc, op) => applyOp(op, acc, true), s);
 }
 
 function randomLetters(rng: Rng, n: number): string {
@@ -189,7 +189,7 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   } else if (kind === 'systematic') wrong = blindSpot(ops, input);
   else throw new RangeError(`${ID}: unknown error kind ${JSON.stringify(kind)}; expected one of ${ERROR_KINDS.join(', ')}`);
   if (wrong !== right && wrong.length > 0) return formatAnswer(wrong);
-  // Harmless here (e.g. the blind spot on a single 'rev'): forget the last op, or failing that, lose the last letter.
+  // Harmless here (e.g. the blind spot without a rotation): forget the last op, or failing that, lose the last letter.
   const skipped = applyAll(ops.slice(0, -1), input);
   if (skipped !== right) return formatAnswer(skipped);
   return formatAnswer(right.length > 1 ? right.slice(0, -1) : right + right);
