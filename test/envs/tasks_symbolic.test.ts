@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Task, TaskFamily, Verdict } from '../../src/envs/types.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { assertConformance, checkTaskFamily } from '../../src/envs/conformance.ts';
 import { sorting } from '../../src/envs/tasks/sorting.ts';
 import { stringTransform } from '../../src/envs/tasks/string_transform.ts';
 import { countParity } from '../../src/envs/tasks/count_parity.ts';
@@ -59,6 +60,10 @@ function junkInputs(): string[] {
 describe('symbolic families: the shared contract', () => {
   for (const f of FAMILIES) {
     describe(f.id, () => {
+      it('passes the shared conformance suite', async () => {
+        assertConformance(await checkTaskFamily(f));
+      });
+
       it('has a versioned id, a description and a sane difficulty range', () => {
         assert.match(f.id, /^[a-z0-9-]+-v\d+$/);
         assert.ok(f.description.length > 0 && !f.description.includes('\n'));

@@ -103,7 +103,10 @@ function countSolutions(g: Grid, limit: number): number {
 /** The reference solver: the first solution by backtracking, or null. */
 export function solveGrid(puzzle: Grid): Grid | null {
   let solution: Grid | null = null;
-  search([...puzzle], (s) => ((solution = s), true));
+  search([...puzzle], (s) => {
+    solution = s;
+    return true;
+  });
   return solution;
 }
 
@@ -122,7 +125,11 @@ function blindSpot(puzzle: Grid): Grid {
 /** A random full grid: the first solution of the empty grid, trying digits in shuffled order. */
 function randomFullGrid(rng: Rng): Grid {
   let solution: Grid = [];
-  search(new Array(16).fill(0), (s) => ((solution = s), true), (c) => rng.shuffle(c));
+  const stopAtFirst = (s: Grid): boolean => {
+    solution = s;
+    return true;
+  };
+  search(new Array(16).fill(0), stopAtFirst, (c) => rng.shuffle(c));
   return solution;
 }
 
