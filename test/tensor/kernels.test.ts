@@ -24,7 +24,9 @@ async function loadBackends(): Promise<Backend[]> {
   try {
     const m = await import('../../src/tensor/kernels/wasm.ts');
     const r = m.loadWasmKernels();
-    out.push({ name: 'wasm', kernels: r.kernels, reason: r.reason });
+    // wait for the workers, so the multi-threaded matmul path is what gets tested
+    const threads = await m.wasmThreadsReady();
+    out.push({ name: threads > 1 ? `wasm (${threads} threads)` : 'wasm', kernels: r.kernels, reason: r.reason });
   } catch (e) {
     out.push({ name: 'wasm', kernels: null, reason: `wasm.ts failed to load: ${(e as Error).message}` });
   }
@@ -92,6 +94,7 @@ const MATMUL_SHAPES: [number, number, number, number][] = [
   // [batch, M, N, K]
   [1, 1, 1, 1], [1, 1, 7, 3], [1, 5, 1, 9], [1, 7, 13, 17], [2, 33, 65, 31], [1, 64, 48, 300],
   [1, 3, 600, 4], [3, 16, 16, 16], [2, 20, 36, 8], [1, 4, 4, 0], [1, 130, 129, 70],
+  [2, 97, 200, 130], [1, 41, 301, 200], // large enough to be split across threads
 ];
 
 const BROADCAST_SHAPES: [number[], number[], number[]][] = [

@@ -1,0 +1,4 @@
+// Entry point of build/kernels.wasm (built by scripts/build-wasm.mjs).
+// Pointers are byte offsets into the imported memory; the JS side
+// (src/tensor/kernels/wasm.ts) owns the layout.
+export { matmul, matmulScratchBytes } from './matmul';
