@@ -21,7 +21,7 @@ export interface ConformanceReport {
 
 /** How hard to look. Lower the counts for slow verifiers (e.g. a sandboxed code runner). */
 export interface ConformanceOptions {
-  seeds?: number; // N: seeds per difficulty for determinism and the reference solver (default 6)
+  seeds?: number; // N: seeds per difficulty (determinism, reference solver) and tasks per error kind (default 6)
   statSeeds?: number; // seeds per difficulty for the stat() and isHard() checks; generate only (default 24)
   playouts?: number; // random playouts per game (default 16)
   verifyTimeoutMs?: number; // a verify() promise slower than this fails its check (default 10000)
