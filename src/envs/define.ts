@@ -92,7 +92,7 @@ export function perturbAnswer(answer: string, kind: string, rng: Rng): string {
   const i = rng.pick(spots);
   const c = chars[i];
   const pool = /[0-9]/.test(c) ? '0123456789' : /[a-z]/.test(c) ? 'abcdefghijklmnopqrstuvwxyz' : 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  const leading = integer && i === (answer[0] === '-' ? 1 : 0) && answer.replace('-', '').length > 1;
+  const leading = integer && i === (answer[0] === '-' ? 1 : 0) && answer !== '0'; // no '07', no '-0'
   const choices = [...pool].filter((x) => x !== c && !(leading && x === '0'));
   chars[i] = rng.pick(choices);
   return chars.join('');
