@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
+import { register as registerTrain } from './train.ts';
 
 const program = new Command();
 program
@@ -14,6 +15,7 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerTrain(program);
 registerEnvs(program);
 
 try {

@@ -210,3 +210,30 @@ export function scoreTokens(model: GPT, seqs: readonly (readonly number[])[], fr
     });
   });
 }
+
+/**
+ * Continues text beyond the context window: samples in chunks, each time
+ * re-reading the last half-context of tokens. Returns the new text only.
+ */
+export function generateText(
+  model: GPT,
+  tok: { encode(s: string): number[]; decode(ids: ArrayLike<number>): string; eosId: number },
+  prompt: string,
+  maxNewTokens: number,
+  opts: Omit<SampleOptions, 'maxNewTokens'> & { stopText?: string },
+): string {
+  const ctx = Math.max(1, Math.floor(model.config.blockSize / 2));
+  let ids = prompt ? tok.encode(prompt) : [tok.eosId];
+  const start = ids.length;
+  while (ids.length - start < maxNewTokens) {
+    const window = ids.slice(-ctx);
+    const want = Math.min(maxNewTokens - (ids.length - start), model.config.blockSize - window.length);
+    const r = sample(model, [window], { ...opts, maxNewTokens: want });
+    ids = ids.concat(r.tokens[0]);
+    if (r.finish[0] === 'stop') break;
+    if (opts.stopText && tok.decode(ids.slice(start)).includes(opts.stopText)) break;
+  }
+  let text = tok.decode(ids.slice(start).filter((t) => t !== tok.eosId));
+  if (opts.stopText && text.includes(opts.stopText)) text = text.slice(0, text.indexOf(opts.stopText) + opts.stopText.length);
+  return text;
+}

@@ -1,0 +1,199 @@
+/**
+ * Next-token training, shared by pretraining (self-supervised, a corpus) and
+ * SFT (imitation, prompt/completion pairs): they differ only in the data
+ * source. The loop, top to bottom:
+ *
+ *   for step in [start, steps):
+ *     batch   <- data.trainBatch(B, T, rng)           (seeded; rng is checkpointed)
+ *     loss    <- mean cross-entropy of model(batch)    (masked to loss tokens)
+ *     grads   <- backward(loss); clip to gradClip
+ *     params  <- AdamW(lr = warmup+cosine(step))
+ *     every evalEvery: held-out loss; every checkpointEvery: save
+ *
+ * A run directory holds config.json (resolved config), metrics.jsonl (one
+ * line per logged step) and checkpoint/ (the latest, saved atomically).
+ * Resuming restores model, optimizer moments, step and the data rng, so
+ * training 2N steps equals N steps + resume + N steps, bit for bit.
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng, type RngState } from '../util/rng.ts';
+import { UserError } from '../util/errors.ts';
+import { backward, noGrad } from '../tensor/tensor.ts';
+import { GPT, type GPTConfig } from '../models/gpt.ts';
+import { tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
+import { AdamW, clipGradNorm, cosineSchedule } from '../nn/optim.ts';
+import { loadCheckpoint, saveCheckpoint, validateAgainst } from '../nn/checkpoint.ts';
+import type { DataSource } from './lm_data.ts';
+
+export interface TrainConfig {
+  steps: number; // total optimizer steps
+  batchSize: number; // sequences per step (B)
+  lr: number; // peak learning rate
+  minLr: number; // floor of the cosine decay
+  warmup: number; // linear warmup steps
+  weightDecay: number; // AdamW decoupled decay (matrices only)
+  beta1: number; // AdamW first moment
+  beta2: number; // AdamW second moment
+  gradClip: number; // max global grad norm (0 = off)
+  evalEvery: number; // steps between held-out evaluations (0 = only at the end)
+  evalBatches: number; // held-out batches per evaluation
+  checkpointEvery: number; // steps between checkpoints (0 = only at the end)
+  logEvery: number; // steps between metrics lines
+  seed: number; // model init and data order
+}
+
+export const TRAIN_DEFAULTS: TrainConfig = {
+  steps: 500, batchSize: 32, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, beta1: 0.9, beta2: 0.95,
+  gradClip: 1.0, evalEvery: 100, evalBatches: 8, checkpointEvery: 100, logEvery: 10, seed: 0,
+};
+
+export interface StepInfo {
+  step: number; // steps completed
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number; // loss-bearing tokens so far
+  tokensPerSec: number; // input tokens per second over this session
+  valLoss?: number; // set on evaluation steps
+}
+
+export interface LMRun {
+  kind: 'pretrain' | 'sft';
+  outDir: string; // run directory
+  model: GPTConfig;
+  train: TrainConfig;
+  tokenizer: Tokenizer;
+  data: DataSource;
+  resume: boolean; // continue from outDir/checkpoint
+  initFrom?: string; // start from another checkpoint's weights (e.g. SFT on a pretrained model)
+  onStep?: (info: StepInfo) => void; // progress (the CLI draws a bar)
+  onEvent?: (message: string) => void; // one-line notes (resumed, checkpoint saved)
+}
+
+export interface LMResult {
+  model: GPT;
+  tokenizer: Tokenizer;
+  steps: number;
+  finalLoss: number;
+  valLoss: number | null;
+  firstLoss: number | null; // loss of the first step of this session
+  tokens: number;
+  checkpoint: string;
+}
+
+interface TrainState {
+  step: number;
+  tokens: number;
+  lastLoss: number;
+}
+
+export function checkpointDir(outDir: string): string {
+  return join(outDir, 'checkpoint');
+}
+
+/** Trains a GPT on next-token loss; see the file header for the loop. */
+export function trainLM(run: LMRun): LMResult {
+  const cfg = run.train, T = run.model.blockSize, ckDir = checkpointDir(run.outDir);
+  const model = new GPT(run.model, cfg.seed);
+  let tokenizer = run.tokenizer;
+  const rng = new Rng(`data:${cfg.seed}`);
+  let state: TrainState = { step: 0, tokens: 0, lastLoss: NaN };
+  const opt = new AdamW(model.params(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
+
+  if (run.resume) {
+    if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${ckDir}`);
+    const ck = loadCheckpoint(ckDir);
+    const saved = ck.config as { model: GPTConfig; train: TrainConfig };
+    for (const k of Object.keys(run.model) as (keyof GPTConfig)[]) {
+      if (saved.model?.[k] !== run.model[k]) throw new UserError(`${ckDir}/config.json: model.${k} is ${JSON.stringify(saved.model?.[k])}, but this run asks for ${JSON.stringify(run.model[k])}`);
+    }
+    validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), ckDir);
+    for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+    if (ck.optimizer) for (const [n] of model.params()) {
+      opt.m.get(n)!.set(ck.optimizer.m.get(n)!);
+      opt.v.get(n)!.set(ck.optimizer.v.get(n)!);
+    }
+    const st = ck.state as TrainState & { optStep: number };
+    opt.step = st.optStep;
+    state = { step: st.step, tokens: st.tokens, lastLoss: st.lastLoss };
+    rng.setState((ck.rng as { data: RngState }).data);
+    tokenizer = tokenizerFromJSON(ck.tokenizer, `${ckDir}/tokenizer.json`);
+    run.onEvent?.(`resumed from ${ckDir} at step ${state.step}`);
+  } else if (run.initFrom) {
+    const ck = loadCheckpoint(run.initFrom);
+    validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), run.initFrom);
+    for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+    run.onEvent?.(`initialized weights from ${run.initFrom}`);
+  }
+
+  mkdirSync(run.outDir, { recursive: true });
+  writeFileSync(join(run.outDir, 'config.json'), JSON.stringify({ kind: run.kind, model: run.model, train: cfg, data: run.data.describe() }, null, 2) + '\n');
+  const metricsFile = join(run.outDir, 'metrics.jsonl');
+  const valBatches = run.data.valBatches(Math.min(cfg.batchSize, 32), T, cfg.evalBatches);
+  const evaluate = (): number | null => (valBatches.length ? noGrad(() => {
+    let s = 0;
+    for (const b of valBatches) s += model.loss(b.ids, b.targets, b.B, b.T).item();
+    return s / valBatches.length;
+  }) : null);
+
+  const save = (): void => {
+    saveCheckpoint(ckDir, {
+      params: new Map(model.params().map(([n, p]) => [n, { shape: [...p.shape], data: p.data }])),
+      optimizer: { m: opt.m, v: opt.v },
+      config: { kind: run.kind, model: run.model, train: cfg },
+      tokenizer: tokenizer.toJSON(),
+      rng: { data: rng.getState() },
+      state: { ...state, optStep: opt.step },
+    });
+  };
+
+  const t0 = performance.now();
+  let sessionTokens = 0, firstLoss: number | null = null, valLoss: number | null = null;
+  while (state.step < cfg.steps) {
+    const batch = run.data.trainBatch(cfg.batchSize, T, rng);
+    const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
+    backward(loss);
+    const gradNorm = clipGradNorm(opt.params, cfg.gradClip);
+    const lr = cosineSchedule(state.step, { lr: cfg.lr, minLr: cfg.minLr, warmup: cfg.warmup, totalSteps: cfg.steps });
+    opt.update(lr);
+    opt.zeroGrad();
+
+    state.step++;
+    state.tokens += batch.tokens;
+    state.lastLoss = loss.item();
+    firstLoss ??= state.lastLoss;
+    sessionTokens += batch.B * batch.T;
+    const info: StepInfo = {
+      step: state.step, steps: cfg.steps, loss: state.lastLoss, lr, gradNorm, tokens: state.tokens,
+      tokensPerSec: sessionTokens / ((performance.now() - t0) / 1000),
+    };
+    const last = state.step === cfg.steps;
+    if ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || last) {
+      valLoss = evaluate();
+      if (valLoss !== null) info.valLoss = valLoss;
+    }
+    if (state.step % cfg.logEvery === 0 || info.valLoss !== undefined || last) {
+      appendFileSync(metricsFile, JSON.stringify({ step: info.step, loss: info.loss, valLoss: info.valLoss, lr, gradNorm, tokens: info.tokens }) + '\n');
+    }
+    run.onStep?.(info);
+    if ((cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) || last) {
+      save();
+      run.onEvent?.(`checkpoint saved: ${ckDir} (step ${state.step})`);
+    }
+  }
+  if (firstLoss === null) valLoss = evaluate(); // resumed a finished run: nothing trained, still report
+  return { model, tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens, checkpoint: ckDir };
+}
+
+/** Loads a trained model and its tokenizer from a checkpoint directory (for sampling). */
+export function loadModel(dir: string): { model: GPT; tokenizer: Tokenizer; config: { kind: string; model: GPTConfig; train: TrainConfig } } {
+  const ck = loadCheckpoint(dir);
+  const config = ck.config as { kind: string; model: GPTConfig; train: TrainConfig };
+  if (!config?.model) throw new UserError(`${dir}/config.json: no "model" section`);
+  const model = new GPT(config.model, 0);
+  validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), dir);
+  for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+  return { model, tokenizer: tokenizerFromJSON(ck.tokenizer, `${dir}/tokenizer.json`), config };
+}
