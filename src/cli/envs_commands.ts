@@ -238,7 +238,7 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
 
   const tmp = `${out}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
-  let good = 0; // demos that verify (tasks), reward > 0 (multi-turn), decisive or drawn games (all)
+  let good = 0; // demos that verify (tasks) or earn reward (multi-turn); not counted for games
   let rewardSum = 0;
   try {
     let batch = '';
@@ -260,8 +260,7 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
       } else {
         const { record } = await scriptedGame(entry.game as Game<unknown>, seed, skill);
         row = { ...record, seed };
-        good++;
-        rewardSum += record.result;
+        rewardSum += record.result; // mean result: +1 first player wins, -1 second
       }
       batch += `${JSON.stringify(row)}\n`;
       if (batch.length > 1 << 16 || i === n - 1) {
@@ -282,7 +281,7 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
     throw err;
   }
   const env = idOf(entry);
-  const summary = { out: flags.out, env, kind: entry.kind, n, skill, good, meanReward: rewardSum / n };
+  const summary = { out: flags.out, env, kind: entry.kind, n, skill, good: entry.kind === 'game' ? null : good, meanReward: rewardSum / n };
   const what = entry.kind === 'task' ? `${good} verify` : entry.kind === 'multiturn' ? `${good} earn reward` : `mean result ${summary.meanReward.toFixed(3)}`;
   print(flags, summary, () => `wrote ${n} ${env} demonstrations to ${flags.out} (${what})`);
 }
