@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
+import { register as registerDoctor } from './doctor.ts';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
 
 registerTrain(program);
 registerEnvs(program);
+registerDoctor(program);
 
 try {
   await program.parseAsync(process.argv);
