@@ -1,0 +1,212 @@
+// Fused causal self-attention over a packed qkv projection, forward and
+// backward. There are B*H independent small problems (T = 64, hs = 16..32
+// in our configs); the heads are spread over the pool, and each head runs
+// as a handful of small matrix products on padded scratch copies:
+//
+//   forward   S = (scale Q) K^T,  P = causal softmax(S),  O = P V
+//   backward  dP = dO V^T,  dS = P * (dP - rowsum(P * dP)) * scale,
+//             dQ = dS K,  dK = dS^T Q,  dV = P^T dO
+//
+// Every product goes through one register-blocked micro-kernel (8 vector
+// accumulators of 16 floats) and skips the blocks the causal mask zeroes.
+// T is padded to Tp (a multiple of 16) and hs to hsp (a multiple of 16),
+// with zeros, so the kernels need no edge cases.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+#include "simd.h"
+
+namespace fw {
+
+static inline int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// C[r, 0:16*NV] = sum over k in [k0, k1) of a(r, k) * B[k, 0:16*NV], r in [0, R),
+// where a(r, k) = A[r*lda + k], or A[k*lda + r] when TA.
+template <int R, int NV, bool TA>
+static inline void micro(const float* __restrict A, int64_t lda, const float* __restrict B, int64_t ldb,
+                         float* __restrict C, int64_t ldc, int64_t k0, int64_t k1) {
+  v16 c[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[r][v] = v16{};
+  for (int64_t k = k0; k < k1; k++) {
+    v16 b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = load16(B + k * ldb + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      const float a = TA ? A[k * lda + r] : A[r * lda + k];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[r][v] += a * b[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) store16(C + r * ldc + 16 * v, c[r][v]);
+}
+
+// C = a @ B over rows [0, M) (M a multiple of 8). For the block of 8 rows at
+// r0, only the first ncols(r0) 16-column vectors of C are computed, and k
+// runs over krange(r0, rows) = [k0, k1).
+template <bool TA, class NCols, class KRange>
+static void tiles(int64_t M, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                  NCols ncols, KRange krange) {
+  for (int64_t r0 = 0; r0 < M; r0 += 8) {
+    const int64_t nv = ncols(r0);
+    const float* Ar = TA ? A + r0 : A + r0 * lda;
+    float* Cr = C + r0 * ldc;
+    int64_t v = 0;
+    for (; v + 2 <= nv; v += 2) {
+      for (int64_t h = 0; h < 8; h += 4) {
+        int64_t k0, k1;
+        krange(r0 + h, 4, k0, k1);
+        micro<4, 2, TA>(TA ? Ar + h : Ar + h * lda, lda, B + 16 * v, ldb, Cr + h * ldc + 16 * v, ldc, k0, k1);
+      }
+    }
+    if (v < nv) {
+      int64_t k0, k1;
+      krange(r0, 8, k0, k1);
+      micro<8, 1, TA>(Ar, lda, B + 16 * v, ldb, Cr + 16 * v, ldc, k0, k1);
+    }
+  }
+}
+
+// Per-thread scratch, grown on demand and reused across calls.
+static float* scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+static const v16i kIota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H) {
+  const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
+  const float scale = 1.0f / std::sqrt((float)hs);
+  pool().run(B * H, [&](int64_t bh) {
+    const int64_t b = bh / H, h = bh % H;
+    float* Q = scratch((size_t)(Tp * hs + hs * Tp + Tp * hsp + Tp * Tp + Tp * hsp));
+    float* Kt = Q + Tp * hs;   // (hs, Tp)
+    float* V = Kt + hs * Tp;   // (Tp, hsp)
+    float* S = V + Tp * hsp;   // (Tp, Tp) scores, then probabilities
+    float* O = S + Tp * Tp;    // (Tp, hsp)
+    std::memset(Q, 0, (size_t)(Tp * hs + hs * Tp + Tp * hsp) * sizeof(float));
+    const float* base = qkv + b * T * C3 + h * hs;
+    for (int64_t t = 0; t < T; t++) {
+      const float* q = base + t * C3;
+      for (int64_t i = 0; i < hs; i++) {
+        Q[t * hs + i] = q[i] * scale;
+        Kt[i * Tp + t] = q[C + i];
+        V[t * hsp + i] = q[2 * C + i];
+      }
+    }
+    // S = (scale Q) K^T, lower block triangle only.
+    tiles<false>(Tp, Q, hs, Kt, Tp, S, Tp,
+                 [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+                 [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
+    // Causal softmax per row; columns past t become 0.
+    for (int64_t t = 0; t < T; t++) {
+      float* s = S + t * Tp;
+      const int64_t nb = t / 16 + 1;
+      const v16 ninf = splat16(-INFINITY);
+      v16 mv = ninf;
+      for (int64_t k = 0; k < nb; k++) {
+        v16 x = load16(s + 16 * k);
+        x = kIota + (int32_t)(16 * k) <= (int32_t)t ? x : ninf;
+        mv = x > mv ? x : mv;
+      }
+      const float mx = hmax16(mv);
+      v16 acc = {};
+      for (int64_t k = 0; k < nb; k++) {
+        v16 x = load16(s + 16 * k);
+        v16 e = fexp(x - mx);
+        e = kIota + (int32_t)(16 * k) <= (int32_t)t ? e : v16{};
+        store16(s + 16 * k, e);
+        acc += e;
+      }
+      const float inv = 1.0f / hsum16(acc);
+      for (int64_t k = 0; k < nb; k++) store16(s + 16 * k, load16(s + 16 * k) * inv);
+      std::memset(s + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
+      std::memcpy(att + (bh * T + t) * T, s, (size_t)T * sizeof(float));
+    }
+    std::memset(S + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
+    // O = P V; row t only needs k <= t.
+    tiles<false>(Tp, S, Tp, V, hsp, O, hsp,
+                 [&](int64_t) { return hsp / 16; },
+                 [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
+    float* ob = out + b * T * C + h * hs;
+    for (int64_t t = 0; t < T; t++) std::memcpy(ob + t * C, O + t * hsp, (size_t)hs * sizeof(float));
+  });
+}
+
+void attention_backward(const float* qkv, const float* att, const float* dout, float* dqkv, int64_t B, int64_t T,
+                        int64_t C, int64_t H) {
+  const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
+  const float scale = 1.0f / std::sqrt((float)hs);
+  pool().run(B * H, [&](int64_t bh) {
+    const int64_t b = bh / H, h = bh % H;
+    const int64_t nin = 3 * Tp * hsp + hs * Tp + Tp * Tp;  // inputs, zeroed
+    float* Q = scratch((size_t)(nin + Tp * Tp + 3 * Tp * hsp));
+    float* K = Q + Tp * hsp;    // (Tp, hsp)
+    float* dO = K + Tp * hsp;   // (Tp, hsp)
+    float* Vt = dO + Tp * hsp;  // (hs, Tp)
+    float* P = Vt + hs * Tp;    // (Tp, Tp)
+    float* dS = P + Tp * Tp;    // (Tp, Tp): dP, then dS
+    float* dQ = dS + Tp * Tp;   // (Tp, hsp)
+    float* dK = dQ + Tp * hsp;  // (Tp, hsp)
+    float* dV = dK + Tp * hsp;  // (Tp, hsp)
+    std::memset(Q, 0, (size_t)nin * sizeof(float));
+    const float* base = qkv + b * T * C3 + h * hs;
+    const float* dbase = dout + b * T * C + h * hs;
+    for (int64_t t = 0; t < T; t++) {
+      const float* q = base + t * C3;
+      for (int64_t i = 0; i < hs; i++) {
+        Q[t * hsp + i] = q[i];
+        K[t * hsp + i] = q[C + i];
+        Vt[i * Tp + t] = q[2 * C + i];
+      }
+      std::memcpy(dO + t * hsp, dbase + t * C, (size_t)hs * sizeof(float));
+      std::memcpy(P + t * Tp, att + (bh * T + t) * T, (size_t)T * sizeof(float));
+    }
+    // dP = dO V^T, lower block triangle only.
+    tiles<false>(Tp, dO, hsp, Vt, Tp, dS, Tp,
+                 [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+                 [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
+    // dS = P * (dP - sum(P * dP)) * scale; P is 0 past the diagonal.
+    for (int64_t t = 0; t < T; t++) {
+      float* d = dS + t * Tp;
+      const float* p = P + t * Tp;
+      const int64_t nb = t / 16 + 1;
+      v16 acc = {};
+      for (int64_t k = 0; k < nb; k++) acc += load16(p + 16 * k) * load16(d + 16 * k);
+      const float dot = hsum16(acc);
+      for (int64_t k = 0; k < nb; k++)
+        store16(d + 16 * k, load16(p + 16 * k) * (load16(d + 16 * k) - dot) * scale);
+      std::memset(d + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
+    }
+    std::memset(dS + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
+    const auto allCols = [&](int64_t) { return hsp / 16; };
+    const auto upToDiag = [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); };
+    const auto fromDiag = [&](int64_t r0, int64_t, int64_t& k0, int64_t& k1) { k0 = r0; k1 = T; };
+    tiles<false>(Tp, dS, Tp, K, hsp, dQ, hsp, allCols, upToDiag);  // dQ = dS K
+    tiles<true>(Tp, dS, Tp, Q, hsp, dK, hsp, allCols, fromDiag);   // dK = dS^T Q
+    tiles<true>(Tp, P, Tp, dO, hsp, dV, hsp, allCols, fromDiag);   // dV = P^T dO
+    float* gbase = dqkv + b * T * C3 + h * hs;
+    for (int64_t t = 0; t < T; t++) {
+      float* g = gbase + t * C3;
+      for (int64_t i = 0; i < hs; i++) {
+        g[i] += dQ[t * hsp + i];
+        g[C + i] += dK[t * hsp + i];
+        g[2 * C + i] += dV[t * hsp + i];
+      }
+    }
+  });
+}
+
+}  // namespace fw

@@ -1,0 +1,29 @@
+# The flywheel native kernels: a plain N-API addon over OpenBLAS.
+# Build: npm run build:native (node-gyp rebuild --directory native).
+# Needs g++ and libopenblas-dev (apt-get install libopenblas-dev). It links
+# the pthread variant of OpenBLAS explicitly (not whatever the Debian
+# alternatives symlink points at) and records that path as the rpath.
+# Compiled for the machine it runs on (-march=native). No -ffast-math: the
+# softmax and attention kernels rely on -inf and NaN behaving.
+{
+  "variables": {
+    "multiarch%": "<!(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)",
+  },
+  "targets": [
+    {
+      "target_name": "flywheel",
+      "sources": ["addon.cc", "pool.cc", "matmul.cc", "attention.cc", "kernels.cc"],
+      "include_dirs": ["/usr/include/<(multiarch)/openblas-pthread"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+      "cflags_cc": ["-std=gnu++20"],
+      "libraries": [
+        "-L/usr/lib/<(multiarch)/openblas-pthread",
+        "-Wl,-rpath,/usr/lib/<(multiarch)/openblas-pthread",
+        "-lopenblas",
+        "-lpthread",
+      ],
+    }
+  ]
+}

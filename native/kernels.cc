@@ -1,0 +1,366 @@
+// Elementwise, normalization, loss, embedding and optimizer kernels.
+// Rows run in parallel on the pool once a call is big enough to pay for
+// the hand-off (~1 µs); below that they run on the caller.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+#include "simd.h"
+
+namespace fw {
+
+// Elements per parallel chunk, by cost per element.
+const int64_t kGrainCheap = 1 << 15;  // add, scale, copy: memory bound
+const int64_t kGrainMath = 1 << 13;   // exp, erf
+
+// Rows per chunk so a chunk holds about `grain` elements.
+static inline int64_t row_grain(int64_t n, int64_t grain) { return n >= grain ? 1 : grain / (n > 0 ? n : 1); }
+
+// ---------------------------------------------------------------- elementwise
+
+template <class Op>
+static void map16(const float* __restrict x, float* __restrict y, int64_t n, int64_t grain, Op op) {
+  parallel_for(n, grain, [&](int64_t b, int64_t e) {
+    int64_t j = b;
+    for (; j + 16 <= e; j += 16) store16(y + j, op(load16(x + j)));
+    for (; j < e; j++) y[j] = op(x[j]);
+  });
+}
+
+void unary(int op, const float* x, float* y, int64_t n) {
+  switch (op) {
+    case kGelu: return map16(x, y, n, kGrainMath, [](auto v) { return gelu(v); });
+    case kRelu: return map16(x, y, n, kGrainCheap, [](auto v) { return v > 0 ? v : decltype(v){}; });
+    case kExp: return map16(x, y, n, kGrainMath, [](auto v) { return fexp(v); });
+    case kNeg: return map16(x, y, n, kGrainCheap, [](auto v) { return -v; });
+    case kSquare: return map16(x, y, n, kGrainCheap, [](auto v) { return v * v; });
+    default: break;
+  }
+  // tanh, log, sqrt: scalar libm (sqrt vectorizes under -fno-math-errno).
+  parallel_for(n, kGrainMath, [&](int64_t b, int64_t e) {
+    if (op == kTanh) for (int64_t j = b; j < e; j++) y[j] = std::tanh(x[j]);
+    else if (op == kLog) for (int64_t j = b; j < e; j++) y[j] = std::log(x[j]);
+    else for (int64_t j = b; j < e; j++) y[j] = std::sqrt(x[j]);
+  });
+}
+
+void unary_backward(int op, const float* __restrict x, const float* __restrict y, const float* __restrict dy,
+                    float* __restrict dx, int64_t n) {
+  parallel_for(n, op == kGelu ? kGrainMath : kGrainCheap, [&](int64_t b, int64_t e) {
+    int64_t j = b;
+    switch (op) {
+      case kGelu:
+        for (; j + 16 <= e; j += 16) store16(dx + j, load16(dx + j) + load16(dy + j) * gelu_grad(load16(x + j)));
+        for (; j < e; j++) dx[j] += dy[j] * gelu_grad(x[j]);
+        break;
+      case kRelu: for (; j < e; j++) dx[j] += x[j] > 0 ? dy[j] : 0.0f; break;
+      case kTanh: for (; j < e; j++) dx[j] += dy[j] * (1.0f - y[j] * y[j]); break;
+      case kExp: for (; j < e; j++) dx[j] += dy[j] * y[j]; break;
+      case kLog: for (; j < e; j++) dx[j] += dy[j] / x[j]; break;
+      case kNeg: for (; j < e; j++) dx[j] -= dy[j]; break;
+      case kSqrt: for (; j < e; j++) dx[j] += dy[j] * (0.5f / y[j]); break;
+      case kSquare: for (; j < e; j++) dx[j] += dy[j] * (2.0f * x[j]); break;
+    }
+  });
+}
+
+template <int Op>
+static inline float binop(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  else if constexpr (Op == kSub) return a - b;
+  else if constexpr (Op == kMul) return a * b;
+  else return a / b;
+}
+
+// out[r*nb + j] = a[r*nb + j] op b[j] (BRow) or a[j] op b[r*nb + j] (!BRow).
+template <int Op, bool BRow>
+static void binary_rows(const float* __restrict a, const float* __restrict b, float* __restrict out, int64_t n,
+                        int64_t nb) {
+  if (nb == 1) {
+    const float s = BRow ? b[0] : a[0];
+    parallel_for(n, kGrainCheap, [&](int64_t lo, int64_t hi) {
+      if (BRow) for (int64_t j = lo; j < hi; j++) out[j] = binop<Op>(a[j], s);
+      else for (int64_t j = lo; j < hi; j++) out[j] = binop<Op>(s, b[j]);
+    });
+    return;
+  }
+  parallel_for(n / nb, row_grain(nb, kGrainCheap), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t o = r * nb;
+      if (BRow) for (int64_t j = 0; j < nb; j++) out[o + j] = binop<Op>(a[o + j], b[j]);
+      else for (int64_t j = 0; j < nb; j++) out[o + j] = binop<Op>(a[j], b[o + j]);
+    }
+  });
+}
+
+template <bool BRow>
+static void binary_any(int op, const float* a, const float* b, float* out, int64_t n, int64_t nb) {
+  switch (op) {
+    case kAdd: return binary_rows<kAdd, BRow>(a, b, out, n, nb);
+    case kSub: return binary_rows<kSub, BRow>(a, b, out, n, nb);
+    case kMul: return binary_rows<kMul, BRow>(a, b, out, n, nb);
+    default: return binary_rows<kDiv, BRow>(a, b, out, n, nb);
+  }
+}
+
+void binary_row(int op, const float* a, const float* b, float* out, int64_t n, int64_t nb) {
+  binary_any<true>(op, a, b, out, n, nb);
+}
+void binary_row_a(int op, const float* a, const float* b, float* out, int64_t n, int64_t na) {
+  binary_any<false>(op, a, b, out, n, na);
+}
+
+void scale(const float* __restrict x, float s, float* __restrict y, int64_t n) {
+  parallel_for(n, kGrainCheap, [&](int64_t b, int64_t e) {
+    for (int64_t j = b; j < e; j++) y[j] = x[j] * s;
+  });
+}
+
+void axpy(const float* __restrict dy, float s, float* __restrict dx, int64_t n) {
+  parallel_for(n, kGrainCheap, [&](int64_t b, int64_t e) {
+    for (int64_t j = b; j < e; j++) dx[j] += dy[j] * s;
+  });
+}
+
+// ---------------------------------------------------------------- linear layers
+
+void add_bias(float* __restrict y, const float* __restrict bias, int64_t rows, int64_t n) {
+  parallel_for(rows, row_grain(n, kGrainCheap), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      float* yr = y + r * n;
+      for (int64_t j = 0; j < n; j++) yr[j] += bias[j];
+    }
+  });
+}
+
+// Runs body(r0, r1, acc) over row chunks in parallel, where acc points at
+// `width` floats to accumulate into: `out` itself for the first chunk,
+// zeroed scratch for the others, summed into `out` at the end.
+template <class F>
+static void rows_with_partials(int64_t rows, int64_t grain, float* out, int64_t width, F body) {
+  int64_t nthreads = pool().size();
+  int64_t nchunks = rows / (grain > 0 ? grain : 1);
+  if (nchunks > nthreads) nchunks = nthreads;
+  if (nchunks <= 1) {
+    body((int64_t)0, rows, out);
+    return;
+  }
+  std::vector<float> scratch((size_t)((nchunks - 1) * width), 0.0f);
+  int64_t per = (rows + nchunks - 1) / nchunks;
+  pool().run(nchunks, [&](int64_t c) {
+    int64_t r0 = c * per, r1 = r0 + per < rows ? r0 + per : rows;
+    if (r0 < r1) body(r0, r1, c == 0 ? out : scratch.data() + (c - 1) * width);
+  });
+  for (int64_t c = 1; c < nchunks; c++) {
+    const float* s = scratch.data() + (c - 1) * width;
+    for (int64_t j = 0; j < width; j++) out[j] += s[j];
+  }
+}
+
+void bias_backward(const float* __restrict dy, float* dBias, int64_t rows, int64_t n) {
+  rows_with_partials(rows, row_grain(n, kGrainCheap), dBias, n, [&](int64_t r0, int64_t r1, float* __restrict acc) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* d = dy + r * n;
+      for (int64_t j = 0; j < n; j++) acc[j] += d[j];
+    }
+  });
+}
+
+// ---------------------------------------------------------------- layernorm
+
+void layernorm(const float* __restrict x, const float* __restrict w, const float* __restrict b, float* __restrict y,
+               float* __restrict mean, float* __restrict rstd, int64_t rows, int64_t n, float eps) {
+  parallel_for(rows, row_grain(n, kGrainCheap / 2), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      float* yr = y + r * n;
+      const float m = row_sum(xr, n) / (float)n;
+      v16 acc = {};
+      int64_t j = 0;
+      for (; j + 16 <= n; j += 16) { v16 d = load16(xr + j) - m; acc += d * d; }
+      float v = hsum16(acc);
+      for (; j < n; j++) v += (xr[j] - m) * (xr[j] - m);
+      const float rs = 1.0f / std::sqrt(v / (float)n + eps);
+      for (j = 0; j < n; j++) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
+      mean[r] = m;
+      rstd[r] = rs;
+    }
+  });
+}
+
+void layernorm_backward(const float* __restrict x, const float* __restrict w, const float* __restrict mean,
+                        const float* __restrict rstd, const float* __restrict dy, float* __restrict dx, float* dw,
+                        float* db, int64_t rows, int64_t n) {
+  // dw and db are accumulated per chunk into one buffer [dw | db] of 2n.
+  std::vector<float> dwdb((size_t)(2 * n));
+  std::memcpy(dwdb.data(), dw, n * sizeof(float));
+  std::memcpy(dwdb.data() + n, db, n * sizeof(float));
+  rows_with_partials(rows, row_grain(n, kGrainCheap / 4), dwdb.data(), 2 * n, [&](int64_t r0, int64_t r1, float* acc) {
+    float* __restrict dwa = acc;
+    float* __restrict dba = acc + n;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      const float* dyr = dy + r * n;
+      float* dxr = dx + r * n;
+      const float m = mean[r], rs = rstd[r];
+      // xhat = (x - m) * rs;  d = dy * w
+      v16 sD = {}, sDX = {};
+      int64_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        v16 xhat = (load16(xr + j) - m) * rs, g = load16(dyr + j), d = g * load16(w + j);
+        sD += d;
+        sDX += d * xhat;
+        store16(dwa + j, load16(dwa + j) + g * xhat);
+        store16(dba + j, load16(dba + j) + g);
+      }
+      float sumD = hsum16(sD), sumDX = hsum16(sDX);
+      for (; j < n; j++) {
+        float xhat = (xr[j] - m) * rs, d = dyr[j] * w[j];
+        sumD += d;
+        sumDX += d * xhat;
+        dwa[j] += dyr[j] * xhat;
+        dba[j] += dyr[j];
+      }
+      const float a = sumD / (float)n, c = sumDX / (float)n;
+      for (j = 0; j < n; j++) {
+        float xhat = (xr[j] - m) * rs;
+        dxr[j] += rs * (dyr[j] * w[j] - a - xhat * c);
+      }
+    }
+  });
+  std::memcpy(dw, dwdb.data(), n * sizeof(float));
+  std::memcpy(db, dwdb.data() + n, n * sizeof(float));
+}
+
+// ---------------------------------------------------------------- softmax
+
+// y[j] = exp(x[j] - mx); returns the sum.
+static inline float exp_shifted(const float* __restrict x, float* __restrict y, int64_t n, float mx) {
+  v16 acc = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    v16 e = fexp(load16(x + j) - mx);
+    store16(y + j, e);
+    acc += e;
+  }
+  float s = hsum16(acc);
+  for (; j < n; j++) { y[j] = fexp(x[j] - mx); s += y[j]; }
+  return s;
+}
+
+void softmax(const float* __restrict x, float* __restrict y, int64_t rows, int64_t n, bool log) {
+  parallel_for(rows, row_grain(n, kGrainMath), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      float* yr = y + r * n;
+      const float mx = row_max(xr, n);
+      const float s = exp_shifted(xr, yr, n, mx);
+      if (log) {
+        const float lse = mx + std::log(s);
+        for (int64_t j = 0; j < n; j++) yr[j] = xr[j] - lse;
+      } else {
+        const float inv = 1.0f / s;
+        for (int64_t j = 0; j < n; j++) yr[j] *= inv;
+      }
+    }
+  });
+}
+
+void softmax_backward(const float* __restrict y, const float* __restrict dy, float* __restrict dx, int64_t rows,
+                      int64_t n, bool log) {
+  parallel_for(rows, row_grain(n, log ? kGrainMath : kGrainCheap), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* yr = y + r * n;
+      const float* dyr = dy + r * n;
+      float* dxr = dx + r * n;
+      if (log) {
+        // y = x - lse:  dx = dy - softmax * sum(dy)
+        const float s = row_sum(dyr, n);
+        int64_t j = 0;
+        for (; j + 16 <= n; j += 16) store16(dxr + j, load16(dxr + j) + load16(dyr + j) - fexp(load16(yr + j)) * s);
+        for (; j < n; j++) dxr[j] += dyr[j] - fexp(yr[j]) * s;
+      } else {
+        // dx = y * (dy - sum(dy * y))
+        const float s = row_dot(dyr, yr, n);
+        for (int64_t j = 0; j < n; j++) dxr[j] += yr[j] * (dyr[j] - s);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- embeddings and losses
+
+void embedding(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim) {
+  parallel_for(n, row_grain(dim, kGrainCheap), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) std::memcpy(out + i * dim, table + (int64_t)ids[i] * dim, dim * sizeof(float));
+  });
+}
+
+void embedding_backward(const float* __restrict dOut, const int32_t* ids, float* __restrict dTable, int64_t n,
+                        int64_t dim) {
+  // Ids repeat, so rows would race: split the columns instead.
+  const int64_t cgrain = 256;
+  int64_t nchunks = n * dim >= kGrainCheap ? dim / cgrain : 1;
+  if (nchunks > pool().size()) nchunks = pool().size();
+  if (nchunks < 1) nchunks = 1;
+  const int64_t per = ((dim + nchunks - 1) / nchunks + 15) & ~(int64_t)15;
+  pool().run(nchunks, [&](int64_t c) {
+    const int64_t j0 = c * per, j1 = j0 + per < dim ? j0 + per : dim;
+    for (int64_t i = 0; i < n; i++) {
+      float* d = dTable + (int64_t)ids[i] * dim;
+      const float* s = dOut + i * dim;
+      for (int64_t j = j0; j < j1; j++) d[j] += s[j];
+    }
+  });
+}
+
+void cross_entropy(const float* __restrict logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
+                   float* __restrict dLogits, const float* gradScale) {
+  parallel_for(rows, row_grain(V, kGrainMath), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int32_t t = targets[r];
+      if (t < 0) {
+        losses[r] = 0;
+        continue;
+      }
+      const float* x = logits + r * V;
+      const float mx = row_max(x, V);
+      v16 acc = {};
+      int64_t j = 0;
+      for (; j + 16 <= V; j += 16) acc += fexp(load16(x + j) - mx);
+      float s = hsum16(acc);
+      for (; j < V; j++) s += fexp(x[j] - mx);
+      const float lse = mx + std::log(s);
+      losses[r] = lse - x[t];
+      if (dLogits) {
+        const float g = gradScale ? gradScale[r] : 1.0f;
+        float* d = dLogits + r * V;
+        for (j = 0; j + 16 <= V; j += 16) store16(d + j, load16(d + j) + g * fexp(load16(x + j) - lse));
+        for (; j < V; j++) d[j] += g * fexp(x[j] - lse);
+        d[t] -= g;
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- optimizer
+
+void adamw(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, int64_t n,
+           double lr, double b1, double b2, double eps, double wd, double t) {
+  const float fb1 = (float)b1, fb2 = (float)b2, c1 = (float)(1 - b1), c2 = (float)(1 - b2);
+  const float ibc1 = (float)(1 / (1 - std::pow(b1, t))), ibc2 = (float)(1 / (1 - std::pow(b2, t)));
+  const float flr = (float)lr, feps = (float)eps, fwd = (float)wd;
+  parallel_for(n, kGrainCheap / 2, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; i++) {
+      const float mi = fb1 * m[i] + c1 * g[i];
+      const float vi = fb2 * v[i] + c2 * g[i] * g[i];
+      m[i] = mi;
+      v[i] = vi;
+      p[i] -= flr * ((mi * ibc1) / (std::sqrt(vi * ibc2) + feps) + fwd * p[i]);
+    }
+  });
+}
+
+}  // namespace fw

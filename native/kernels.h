@@ -1,0 +1,51 @@
+// The native kernels, on raw pointers, with the semantics of the `Kernels`
+// interface in src/tensor/kernels/types.ts (same argument order). Backward
+// kernels accumulate into their gradient outputs. Callers (addon.cc) check
+// array lengths; these functions trust their sizes.
+#pragma once
+
+#include <cstdint>
+
+namespace fw {
+
+// Unary op codes, in the order of UNARY_OPS in types.ts.
+enum UnaryOp { kGelu = 0, kRelu, kTanh, kExp, kLog, kNeg, kSqrt, kSquare, kNumUnary };
+// Binary op codes, in the order of BINARY_OPS in types.ts.
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kNumBinary };
+
+// ---------------------------------------------------------------- matmul.cc
+void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, int64_t N, int64_t K,
+            bool transA, bool transB, bool accumulate, int64_t strideA, int64_t strideB);
+// Threads used for sgemm; 1 means every sgemm runs single-threaded on its caller.
+void matmul_set_threads(int n);
+
+// ---------------------------------------------------------------- attention.cc
+void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H);
+void attention_backward(const float* qkv, const float* att, const float* dout, float* dqkv,
+                        int64_t B, int64_t T, int64_t C, int64_t H);
+
+// ---------------------------------------------------------------- kernels.cc
+void unary(int op, const float* x, float* y, int64_t n);
+void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n);
+// out = a (op) b where b repeats with period nb (nb divides n; nb == n is the same-shape case).
+void binary_row(int op, const float* a, const float* b, float* out, int64_t n, int64_t nb);
+// out = a (op) b where a repeats with period na.
+void binary_row_a(int op, const float* a, const float* b, float* out, int64_t n, int64_t na);
+void scale(const float* x, float s, float* y, int64_t n);
+void axpy(const float* dy, float s, float* dx, int64_t n);
+void add_bias(float* y, const float* bias, int64_t rows, int64_t n);
+void bias_backward(const float* dy, float* dBias, int64_t rows, int64_t n);
+void layernorm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
+               int64_t rows, int64_t n, float eps);
+void layernorm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,
+                        float* dx, float* dw, float* db, int64_t rows, int64_t n);
+void softmax(const float* x, float* y, int64_t rows, int64_t n, bool log);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t n, bool log);
+void embedding(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim);
+void embedding_backward(const float* dOut, const int32_t* ids, float* dTable, int64_t n, int64_t dim);
+void cross_entropy(const float* logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
+                   float* dLogits, const float* gradScale);
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2,
+           double eps, double wd, double t);
+
+}  // namespace fw
