@@ -2,3 +2,5 @@
 // Pointers are byte offsets into the imported memory; the JS side
 // (src/tensor/kernels/wasm.ts) owns the layout.
 export { matmul, matmulScratchBytes } from './matmul';
+export { attention, attentionBackward, attentionWorkFloats } from './attention';
+export { geluForward, geluBackward } from './gelu';

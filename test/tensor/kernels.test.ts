@@ -108,6 +108,7 @@ const BROADCAST_SHAPES: [number[], number[], number[]][] = [
 const ATTN_SHAPES: [number, number, number, number][] = [
   // [B, T, C, H]
   [1, 1, 4, 1], [2, 1, 8, 2], [2, 5, 12, 3], [3, 17, 32, 4], [1, 64, 128, 4], [2, 9, 20, 1],
+  [4, 64, 64, 2], // large enough to be split across threads
 ];
 
 const ROWS_N: [number, number][] = [[1, 1], [1, 7], [5, 3], [9, 64], [33, 128], [4, 257]];

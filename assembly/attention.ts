@@ -1,0 +1,104 @@
+// Causal self-attention over a packed projection, one (batch, head) pair at a
+// time, as small matmuls on contiguous copies of the head's q, k, v.
+//
+// qkv (B, T, 3C) holds [q | k | v] per token; out (B, T, C); att (B, H, T, T).
+// A call processes pairs p in [p0, p1) of the B*H pairs, so threads can split
+// one call. `work` is this thread's scratch of attentionWorkFloats(T, hs)
+// floats; `mmScratch` is its matmul scratch.
+import { matmul } from './matmul';
+
+export function attentionWorkFloats(T: i32, hs: i32): i32 {
+  return 7 * T * hs + T * T;
+}
+
+/** dst (T, hs) = the head's columns [col, col + hs) of src rows (row length ld). */
+// @ts-ignore: decorator
+@inline
+function gatherHead(src: usize, ld: i32, col: i32, T: i32, hs: i32, dst: usize): void {
+  for (let t = 0; t < T; t++) memory.copy(dst + <usize>(t * hs) * 4, src + <usize>(t * ld + col) * 4, <usize>hs * 4);
+}
+
+/** dst rows (row length ld) at [col, col + hs) (+)= src (T, hs). */
+// @ts-ignore: decorator
+@inline
+function scatterHead(src: usize, T: i32, hs: i32, dst: usize, ld: i32, col: i32, accumulate: bool): void {
+  for (let t = 0; t < T; t++) {
+    const d = dst + <usize>(t * ld + col) * 4, s = src + <usize>(t * hs) * 4;
+    if (!accumulate) { memory.copy(d, s, <usize>hs * 4); continue; }
+    let i = 0;
+    for (; i + 4 <= hs; i += 4) v128.store(d + <usize>i * 4, f32x4.add(v128.load(d + <usize>i * 4), v128.load(s + <usize>i * 4)));
+    for (; i < hs; i++) store<f32>(d + <usize>i * 4, load<f32>(d + <usize>i * 4) + load<f32>(s + <usize>i * 4));
+  }
+}
+
+export function attention(
+  qkv: usize, out: usize, att: usize, B: i32, T: i32, C: i32, H: i32,
+  p0: i32, p1: i32, work: usize, mmScratch: usize,
+): void {
+  const hs = C / H, C3 = 3 * C;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>hs));
+  const q = work, k = q + <usize>(T * hs) * 4, v = k + <usize>(T * hs) * 4, o = v + <usize>(T * hs) * 4;
+  for (let p = p0; p < p1; p++) {
+    const b = p / H, h = p % H;
+    const rows = qkv + <usize>(b * T * C3) * 4;
+    gatherHead(rows, C3, h * hs, T, hs, q);
+    gatherHead(rows, C3, C + h * hs, T, hs, k);
+    gatherHead(rows, C3, 2 * C + h * hs, T, hs, v);
+    // S = q k^T (T, T), straight into the att block, then masked softmax in place
+    const P = att + <usize>(p * T * T) * 4;
+    matmul(q, k, P, 1, T, T, hs, false, true, false, 0, 0, 0, T, 0, T, mmScratch);
+    for (let t = 0; t < T; t++) {
+      const row = P + <usize>(t * T) * 4;
+      let mx = -Infinity as f32;
+      for (let j = 0; j <= t; j++) mx = max(mx, load<f32>(row + <usize>j * 4) * scale);
+      let sum: f32 = 0;
+      for (let j = 0; j <= t; j++) {
+        const e = Mathf.exp(load<f32>(row + <usize>j * 4) * scale - mx);
+        store<f32>(row + <usize>j * 4, e);
+        sum += e;
+      }
+      const inv: f32 = 1 / sum;
+      for (let j = 0; j <= t; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) * inv);
+      if (t + 1 < T) memory.fill(row + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
+    }
+    // out = P v (T, hs)
+    matmul(P, v, o, 1, T, hs, T, false, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    scatterHead(o, T, hs, out + <usize>(b * T * C) * 4, C, h * hs, false);
+  }
+}
+
+export function attentionBackward(
+  qkv: usize, att: usize, dout: usize, dqkv: usize, B: i32, T: i32, C: i32, H: i32,
+  p0: i32, p1: i32, work: usize, mmScratch: usize,
+): void {
+  const hs = C / H, C3 = 3 * C, n = <usize>(T * hs) * 4;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>hs));
+  const q = work, k = q + n, v = k + n, dO = v + n, dq = dO + n, dk = dq + n, dv = dk + n, dP = dv + n;
+  for (let p = p0; p < p1; p++) {
+    const b = p / H, h = p % H;
+    const rows = qkv + <usize>(b * T * C3) * 4;
+    gatherHead(rows, C3, h * hs, T, hs, q);
+    gatherHead(rows, C3, C + h * hs, T, hs, k);
+    gatherHead(rows, C3, 2 * C + h * hs, T, hs, v);
+    gatherHead(dout + <usize>(b * T * C) * 4, C, h * hs, T, hs, dO);
+    const P = att + <usize>(p * T * T) * 4;
+    // dP = dO v^T (T, T); dv = P^T dO (T, hs)
+    matmul(dO, v, dP, 1, T, T, hs, false, true, false, 0, 0, 0, T, 0, T, mmScratch);
+    matmul(P, dO, dv, 1, T, hs, T, true, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    // dS = P * (dP - sum_j P dP) * scale, in place of dP (zero above the diagonal, as P is)
+    for (let t = 0; t < T; t++) {
+      const pr = P + <usize>(t * T) * 4, dr = dP + <usize>(t * T) * 4;
+      let dot: f32 = 0;
+      for (let j = 0; j <= t; j++) dot += load<f32>(pr + <usize>j * 4) * load<f32>(dr + <usize>j * 4);
+      for (let j = 0; j <= t; j++) store<f32>(dr + <usize>j * 4, load<f32>(pr + <usize>j * 4) * (load<f32>(dr + <usize>j * 4) - dot) * scale);
+      if (t + 1 < T) memory.fill(dr + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
+    }
+    // dq = dS k (T, hs); dk = dS^T q (T, hs)
+    matmul(dP, k, dq, 1, T, hs, T, false, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    matmul(dP, q, dk, 1, T, hs, T, true, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    const drows = dqkv + <usize>(b * T * C3) * 4;
+    scatterHead(dq, T, hs, drows, C3, h * hs, true);
+    scatterHead(dk, T, hs, drows, C3, C + h * hs, true);
+    scatterHead(dv, T, hs, drows, C3, 2 * C + h * hs, true);
+  }
+}
