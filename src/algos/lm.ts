@@ -67,6 +67,8 @@ export interface LMRun {
   tokenizer: Tokenizer;
   data: DataSource;
   resume: boolean; // continue from outDir/checkpoint
+  until?: number; // stop (and checkpoint) after this step; the lr schedule still spans train.steps
+  shouldStop?: () => boolean; // polled every step (e.g. Ctrl-C): checkpoint and return early
   initFrom?: string; // start from another checkpoint's weights (e.g. SFT on a pretrained model)
   onStep?: (info: StepInfo) => void; // progress (the CLI draws a bar)
   onEvent?: (message: string) => void; // one-line notes (resumed, checkpoint saved)
@@ -151,7 +153,8 @@ export function trainLM(run: LMRun): LMResult {
 
   const t0 = performance.now();
   let sessionTokens = 0, firstLoss: number | null = null, valLoss: number | null = null;
-  while (state.step < cfg.steps) {
+  const stopAt = Math.min(cfg.steps, run.until ?? cfg.steps);
+  while (state.step < stopAt) {
     const batch = run.data.trainBatch(cfg.batchSize, T, rng);
     const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
     backward(loss);
@@ -169,7 +172,8 @@ export function trainLM(run: LMRun): LMResult {
       step: state.step, steps: cfg.steps, loss: state.lastLoss, lr, gradNorm, tokens: state.tokens,
       tokensPerSec: sessionTokens / ((performance.now() - t0) / 1000),
     };
-    const last = state.step === cfg.steps;
+    const interrupted = run.shouldStop?.() ?? false;
+    const last = state.step === stopAt || interrupted;
     if ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || last) {
       valLoss = evaluate();
       if (valLoss !== null) info.valLoss = valLoss;
@@ -182,6 +186,7 @@ export function trainLM(run: LMRun): LMResult {
       save();
       run.onEvent?.(`checkpoint saved: ${ckDir} (step ${state.step})`);
     }
+    if (interrupted) break;
   }
   if (firstLoss === null) valLoss = evaluate(); // resumed a finished run: nothing trained, still report
   return { model, tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens, checkpoint: ckDir };

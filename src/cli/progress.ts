@@ -32,8 +32,8 @@ export function progressBar(label: string, total: number, opts: { quiet?: boolea
       bar.update(done, { stats: Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' | ') });
     },
     log(line) {
-      if (tty) bar.clear?.();
-      process.stderr.write(line + '\n');
+      // on a terminal, erase the bar's line first; it redraws on the next update
+      process.stderr.write((tty ? '\r\x1b[K' : '') + line + '\n');
     },
     stop() {
       bar.stop();

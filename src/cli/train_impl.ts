@@ -40,9 +40,16 @@ async function train(kind: 'pretrain' | 'sft', flags: TrainFlags, tokenizer: Tok
   log(`data: ${data.describe()}`);
   log(`model: ${model.nLayer} layers x ${model.nEmbd} wide, ${model.nHead} heads, context ${model.blockSize}, vocab ${model.vocabSize} (${tokenizer.kind})`);
   const bar = progressBar(kind, cfg.steps, { quiet: flags.quiet });
-  let lastVal = '';
+  let lastVal = '', interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130); // second Ctrl-C: leave now (the last checkpoint is intact)
+    interrupted = true;
+    bar.log('interrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
   const run: LMRun = {
     kind, outDir: flags.out, model, train: cfg, tokenizer, data, resume: !!flags.resume, initFrom,
+    shouldStop: () => interrupted,
     onStep: (i) => {
       if (i.valLoss !== undefined) lastVal = i.valLoss.toFixed(3);
       bar.update(i.step, { loss: i.loss.toFixed(3), ...(lastVal ? { val: lastVal } : {}), 'tok/s': fmtRate(i.tokensPerSec) });
@@ -54,6 +61,12 @@ async function train(kind: 'pretrain' | 'sft', flags: TrainFlags, tokenizer: Tok
     result = trainLM(run);
   } finally {
     bar.stop();
+    process.off('SIGINT', onSigint);
+  }
+  if (interrupted) {
+    process.stderr.write(`stopped at step ${result.steps}; continue with: flywheel ${kind} --out ${flags.out} --resume\n`);
+    process.exitCode = 130;
+    return;
   }
   const rng = new Rng(flags.seed);
   const prompt = kind === 'pretrain' ? 'One morning,' : '';

@@ -1,0 +1,85 @@
+/**
+ * Next-token training: exact resume (2N steps == N + resume + N, bit for
+ * bit), SFT masks the prompt, bad data files are clear errors, and a tiny
+ * model learns from demonstrations.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/tensor/backend.ts';
+import { CharTokenizer } from '../../src/models/tokenizer.ts';
+import { trainLM, TRAIN_DEFAULTS, type LMRun } from '../../src/algos/lm.ts';
+import { CorpusData, SftData } from '../../src/algos/lm_data.ts';
+import { UserError } from '../../src/util/errors.ts';
+
+await initBackend();
+const tmp = mkdtempSync(join(tmpdir(), 'flywheel-lm-'));
+const corpus = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+const tok = CharTokenizer.fromCorpus(corpus);
+const model = { vocabSize: tok.vocabSize, blockSize: 16, nLayer: 1, nEmbd: 16, nHead: 2, valueHead: false };
+const train = { ...TRAIN_DEFAULTS, steps: 12, batchSize: 4, warmup: 3, evalEvery: 5, evalBatches: 2, checkpointEvery: 4, logEvery: 1, seed: 3 };
+
+function run(outDir: string, extra: Partial<LMRun> = {}): LMRun {
+  return { kind: 'pretrain', outDir, model, train, tokenizer: tok, data: new CorpusData(Int32Array.from(tok.encode(corpus)), 'corpus', 16), resume: false, ...extra };
+}
+
+test('resume is exact: 12 steps == 6 steps + resume + 6 steps, bit for bit', () => {
+  const straight = trainLM(run(join(tmp, 'a')));
+  const half = trainLM(run(join(tmp, 'b'), { until: 6 }));
+  assert.equal(half.steps, 6);
+  const resumed = trainLM(run(join(tmp, 'b'), { resume: true }));
+  assert.equal(resumed.steps, 12);
+  const pa = straight.model.params(), pb = resumed.model.params();
+  for (let i = 0; i < pa.length; i++) {
+    const [name, a] = pa[i], b = pb[i][1];
+    assert.ok(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer)), `${name} differs after resume`);
+  }
+  assert.equal(straight.finalLoss, resumed.finalLoss);
+  const metrics = readFileSync(join(tmp, 'a', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(metrics.at(-1).step, 12);
+  assert.ok(metrics.some((m) => typeof m.valLoss === 'number'));
+});
+
+test('stopping early (shouldStop) checkpoints where it stopped', () => {
+  let n = 0;
+  const r = trainLM(run(join(tmp, 'c'), { shouldStop: () => ++n >= 3 }));
+  assert.equal(r.steps, 3);
+  assert.ok(existsSync(join(tmp, 'c', 'checkpoint', 'model.safetensors')));
+});
+
+test('resume with a different model config is a clear error', () => {
+  trainLM(run(join(tmp, 'd'), { until: 2 }));
+  assert.throws(() => trainLM({ ...run(join(tmp, 'd'), { resume: true }), model: { ...model, nEmbd: 32 } }), (e: Error) => e instanceof UserError && /model\.nEmbd/.test(e.message));
+  assert.throws(() => trainLM(run(join(tmp, 'nothing-here'), { resume: true })), /no checkpoint/);
+});
+
+test('SFT puts loss on completion tokens and EOS only', () => {
+  const t = CharTokenizer.ascii();
+  const file = join(tmp, 'pairs.jsonl');
+  writeFileSync(file, '{"prompt":"ab","completion":"cd"}\n\n{"prompt":"x","completion":"yz"}\n');
+  const d = SftData.fromFile(file, t, 16, 0.5);
+  const b = d.pack([d.trainSet[0]], 8);
+  const ids = Array.from(b.ids.subarray(0, 4)), tg = Array.from(b.targets.subarray(0, 5));
+  assert.deepEqual(ids, [...t.encode('abcd')]);
+  assert.deepEqual(tg, [-1, ...t.encode('cd'), t.eosId, -1]);
+  assert.equal(b.tokens, 3);
+});
+
+test('bad data files name the file, line and field', () => {
+  const t = CharTokenizer.ascii();
+  const bad = (name: string, text: string | Buffer, re: RegExp): void => {
+    const f = join(tmp, name);
+    writeFileSync(f, text);
+    assert.throws(() => SftData.fromFile(f, t, 16), (e: Error) => e instanceof UserError && re.test(e.message), name);
+  };
+  bad('missing.jsonl', '{"prompt":"a","completion":"b"}\n{"prompt":"a"}\n', /missing\.jsonl:2: field "completion" is missing/);
+  bad('notjson.jsonl', '{"prompt":"a","completion":"b"}\n{oops\n', /notjson\.jsonl:2: not valid JSON/);
+  bad('number.jsonl', '{"prompt":1,"completion":"b"}\n', /number\.jsonl:1: field "prompt" is a number/);
+  bad('latin1.jsonl', Buffer.from([0x7b, 0x7d, 0x0a, 0x61, 0xe9, 0x0a]), /latin1\.jsonl:2: not valid UTF-8/);
+  assert.throws(() => CorpusData.fromFile(join(tmp, 'nope.txt'), t, 16), /nope\.txt: no such file/);
+  const short = join(tmp, 'short.txt');
+  writeFileSync(short, 'tiny');
+  assert.throws(() => CorpusData.fromFile(short, t, 16), /short\.txt: the corpus has 4 tokens .* context length 16/);
+});
