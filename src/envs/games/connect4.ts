@@ -51,7 +51,8 @@ function setBit(half: 'lo' | 'hi', b: number): number {
   return b >= 32 ? 1 << (b - 32) : 0;
 }
 
-function buildMask(cells: (c: number, r: number) => boolean): [number, number] {
+/** The 49-bit set of cells (c, r) where cells(c, r) holds, as [lo, hi]. r runs over 0..6 (6 = sentinel row). */
+export function buildMask(cells: (c: number, r: number) => boolean): [number, number] {
   let lo = 0;
   let hi = 0;
   for (let c = 0; c < WIDTH; c++) {
@@ -100,32 +101,35 @@ export function popcount32(x: number): number {
 
 /** Low half of the set of cells where one more stone would complete four for stones (hi, lo). Unmasked. */
 export function spotsLo(hi: number, lo: number): number {
-  let r = (lo << 1) & (lo << 2) & (lo << 3); // vertical: three stones below
-  for (let s = 6; s <= 8; s++) {
-    const l1 = lo << s;
-    const l2 = lo << (2 * s);
-    const l3 = lo << (3 * s);
-    const r1 = (lo >>> s) | (hi << (32 - s));
-    const r2 = (lo >>> (2 * s)) | (hi << (32 - 2 * s));
-    const r3 = (lo >>> (3 * s)) | (hi << (32 - 3 * s));
-    r |= (l1 & l2 & (l3 | r1)) | (r1 & r2 & (l1 | r3));
-  }
-  return r;
+  return ((lo << 1) & (lo << 2) & (lo << 3)) | lineLo(hi, lo, 6) | lineLo(hi, lo, 7) | lineLo(hi, lo, 8); // vertical: three stones below
 }
 
 /** High half of the same set as spotsLo. Unmasked. */
 export function spotsHi(hi: number, lo: number): number {
-  let r = ((hi << 1) | (lo >>> 31)) & ((hi << 2) | (lo >>> 30)) & ((hi << 3) | (lo >>> 29));
-  for (let s = 6; s <= 8; s++) {
-    const l1 = (hi << s) | (lo >>> (32 - s));
-    const l2 = (hi << (2 * s)) | (lo >>> (32 - 2 * s));
-    const l3 = (hi << (3 * s)) | (lo >>> (32 - 3 * s));
-    const r1 = hi >>> s;
-    const r2 = hi >>> (2 * s);
-    const r3 = hi >>> (3 * s);
-    r |= (l1 & l2 & (l3 | r1)) | (r1 & r2 & (l1 | r3));
-  }
-  return r;
+  const v = ((hi << 1) | (lo >>> 31)) & ((hi << 2) | (lo >>> 30)) & ((hi << 3) | (lo >>> 29));
+  return v | lineHi(hi, lo, 6) | lineHi(hi, lo, 7) | lineHi(hi, lo, 8);
+}
+
+/** Low half of the cells completing four along shift s (6, 7 or 8): x_xx, xx_x, xxx_ and _xxx patterns. */
+function lineLo(hi: number, lo: number, s: number): number {
+  const l1 = lo << s; // (p << s).lo
+  const l2 = lo << (2 * s);
+  const l3 = lo << (3 * s);
+  const r1 = (lo >>> s) | (hi << (32 - s)); // (p >> s).lo
+  const r2 = (lo >>> (2 * s)) | (hi << (32 - 2 * s));
+  const r3 = (lo >>> (3 * s)) | (hi << (32 - 3 * s));
+  return (l1 & l2 & (l3 | r1)) | (r1 & r2 & (l1 | r3));
+}
+
+/** High half of the same, along shift s. */
+function lineHi(hi: number, lo: number, s: number): number {
+  const l1 = (hi << s) | (lo >>> (32 - s)); // (p << s).hi
+  const l2 = (hi << (2 * s)) | (lo >>> (32 - 2 * s));
+  const l3 = (hi << (3 * s)) | (lo >>> (32 - 3 * s));
+  const r1 = hi >>> s; // (p >> s).hi
+  const r2 = hi >>> (2 * s);
+  const r3 = hi >>> (3 * s);
+  return (l1 & l2 & (l3 | r1)) | (r1 & r2 & (l1 | r3));
 }
 
 /** Exact numeric key: position + mask (unique per position; < 2^50). */
