@@ -5,18 +5,21 @@
 // All pointers are byte offsets into the (shared) linear memory; the caller
 // owns the layout and gives each thread its own packA / packB buffers.
 //   packB: op(B)[kc block, nc block] as panels of NR columns, each (kc, NR)
-//   packA: op(A)[MR rows, kc block] as one (kc, MR) panel
+//   packA: op(A)[mc block, kc block] as panels of MR rows, each (kc, MR)
+// The loop order is GotoBLAS's: one B panel (kc*NR floats) stays in L1 while
+// the A block (MC*KC floats) streams from L2 through the micro-kernel.
 // Panels are zero-padded at the edges, so the micro-kernel always computes a
 // full MR x NR tile and only the store is clipped (through `tile`).
 
 const MR = 4;
-const NR = 16;
+const NR = 8;
 const KC = 256;
+const MC = 128;
 const NC = 512;
 
 /** Bytes a thread needs for packA, packB and the edge tile. */
 export function matmulScratchBytes(): i32 {
-  return (KC * MR + KC * NC + MR * NR) * 4;
+  return (MC * KC + KC * NC + MR * NR) * 4;
 }
 
 export function matmul(
@@ -28,7 +31,7 @@ export function matmul(
   scratch: usize,
 ): void {
   const packA = scratch;
-  const packB = packA + <usize>(KC * MR * 4);
+  const packB = packA + <usize>(MC * KC * 4);
   const tile = packB + <usize>(KC * NC * 4);
   for (let bi = 0; bi < batch; bi++) {
     const a0 = a + <usize>(bi * strideA) * 4;
@@ -44,12 +47,15 @@ export function matmul(
         const kc = min(KC, K - pc);
         const acc = accumulate || pc > 0;
         packPanelsB(b0, transB, K, N, pc, kc, jc, nc, packB);
-        for (let ic = i0; ic < i1; ic += MR) {
-          const mr = min(MR, i1 - ic);
-          packPanelA(a0, transA, M, K, ic, mr, pc, kc, packA);
+        for (let ic = i0; ic < i1; ic += MC) {
+          const mc = min(MC, i1 - ic);
+          for (let ir = 0; ir < mc; ir += MR) packPanelA(a0, transA, M, K, ic + ir, min(MR, mc - ir), pc, kc, packA + <usize>(ir * kc) * 4);
           for (let jr = 0; jr < nc; jr += NR) {
             const nr = min(NR, nc - jr);
-            micro(packA, packB + <usize>(jr * kc) * 4, kc, c0 + <usize>(ic * N + jc + jr) * 4, N, mr, nr, acc, tile);
+            const pb = packB + <usize>(jr * kc) * 4;
+            for (let ir = 0; ir < mc; ir += MR) {
+              micro(packA + <usize>(ir * kc) * 4, pb, kc, c0 + <usize>((ic + ir) * N + jc + jr) * 4, N, min(MR, mc - ir), nr, acc, tile);
+            }
           }
         }
       }
@@ -71,8 +77,6 @@ function packPanelsB(b0: usize, transB: bool, K: i32, N: i32, pc: i32, kc: i32, 
         for (let k = 0; k < kc; k++) {
           v128.store(o, v128.load(src));
           v128.store(o, v128.load(src, 16), 16);
-          v128.store(o, v128.load(src, 32), 32);
-          v128.store(o, v128.load(src, 48), 48);
           o += NR * 4;
           src += ld;
         }
@@ -129,28 +133,26 @@ function packPanelA(a0: usize, transA: bool, M: i32, K: i32, ic: i32, mr: i32, p
   }
 }
 
-/** C tile (mr, nr) at c (row length ldc floats) (+)= packA (kc, MR)^T @ packB (kc, NR). */
-// @ts-ignore: decorator
-@inline
+/**
+ * C tile (mr, nr) at c (row length ldc floats) (+)= packA (kc, MR)^T @ packB (kc, NR).
+ * 4x8 measured best here (8 accumulators: V8 has 16 xmm registers and no
+ * SIMD FMA without relaxed-SIMD); kept out of line, which V8 allocates better.
+ */
 function micro(pa: usize, pb: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i32, acc: bool, tile: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c22 = f32x4.splat(0), c23 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0), c32 = f32x4.splat(0), c33 = f32x4.splat(0);
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
     c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    c02 = f32x4.add(c02, f32x4.mul(a, b2)); c03 = f32x4.add(c03, f32x4.mul(a, b3));
     a = v128.load32_splat(pa, 4);
     c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    c12 = f32x4.add(c12, f32x4.mul(a, b2)); c13 = f32x4.add(c13, f32x4.mul(a, b3));
     a = v128.load32_splat(pa, 8);
     c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    c22 = f32x4.add(c22, f32x4.mul(a, b2)); c23 = f32x4.add(c23, f32x4.mul(a, b3));
     a = v128.load32_splat(pa, 12);
     c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    c32 = f32x4.add(c32, f32x4.mul(a, b2)); c33 = f32x4.add(c33, f32x4.mul(a, b3));
     pa += MR * 4;
     pb += NR * 4;
   }
@@ -160,26 +162,16 @@ function micro(pa: usize, pb: usize, kc: i32, c: usize, ldc: i32, mr: i32, nr: i
   let t = full ? c : tile;
   const lt: usize = full ? ld : NR * 4;
   if (full && acc) {
-    v128.store(t, f32x4.add(v128.load(t), c00)); v128.store(t, f32x4.add(v128.load(t, 16), c01), 16);
-    v128.store(t, f32x4.add(v128.load(t, 32), c02), 32); v128.store(t, f32x4.add(v128.load(t, 48), c03), 48);
-    t += lt;
-    v128.store(t, f32x4.add(v128.load(t), c10)); v128.store(t, f32x4.add(v128.load(t, 16), c11), 16);
-    v128.store(t, f32x4.add(v128.load(t, 32), c12), 32); v128.store(t, f32x4.add(v128.load(t, 48), c13), 48);
-    t += lt;
-    v128.store(t, f32x4.add(v128.load(t), c20)); v128.store(t, f32x4.add(v128.load(t, 16), c21), 16);
-    v128.store(t, f32x4.add(v128.load(t, 32), c22), 32); v128.store(t, f32x4.add(v128.load(t, 48), c23), 48);
-    t += lt;
+    v128.store(t, f32x4.add(v128.load(t), c00)); v128.store(t, f32x4.add(v128.load(t, 16), c01), 16); t += lt;
+    v128.store(t, f32x4.add(v128.load(t), c10)); v128.store(t, f32x4.add(v128.load(t, 16), c11), 16); t += lt;
+    v128.store(t, f32x4.add(v128.load(t), c20)); v128.store(t, f32x4.add(v128.load(t, 16), c21), 16); t += lt;
     v128.store(t, f32x4.add(v128.load(t), c30)); v128.store(t, f32x4.add(v128.load(t, 16), c31), 16);
-    v128.store(t, f32x4.add(v128.load(t, 32), c32), 32); v128.store(t, f32x4.add(v128.load(t, 48), c33), 48);
     return;
   }
-  v128.store(t, c00); v128.store(t, c01, 16); v128.store(t, c02, 32); v128.store(t, c03, 48);
-  t += lt;
-  v128.store(t, c10); v128.store(t, c11, 16); v128.store(t, c12, 32); v128.store(t, c13, 48);
-  t += lt;
-  v128.store(t, c20); v128.store(t, c21, 16); v128.store(t, c22, 32); v128.store(t, c23, 48);
-  t += lt;
-  v128.store(t, c30); v128.store(t, c31, 16); v128.store(t, c32, 32); v128.store(t, c33, 48);
+  v128.store(t, c00); v128.store(t, c01, 16); t += lt;
+  v128.store(t, c10); v128.store(t, c11, 16); t += lt;
+  v128.store(t, c20); v128.store(t, c21, 16); t += lt;
+  v128.store(t, c30); v128.store(t, c31, 16);
   if (full) return;
   for (let i = 0; i < mr; i++) {
     const src = tile + <usize>(i * NR) * 4, dst = c + <usize>i * ld;

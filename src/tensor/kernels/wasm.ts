@@ -277,7 +277,7 @@ function makeKernels(pool: Pool): Kernels {
       // split the longer side of C; each thread packs the other operand itself
       const workers = pool.parts(2 * batch * M * N * K);
       const byRows = M >= N;
-      const ranges = split(byRows ? M : N, workers.length + 1, byRows ? 4 : 16).map(([lo, hi]) => (byRows ? [lo, hi, 0, N] : [0, M, lo, hi]));
+      const ranges = split(byRows ? M : N, workers.length + 1, byRows ? 4 : 8).map(([lo, hi]) => (byRows ? [lo, hi, 0, N] : [0, M, lo, hi]));
       pool.run(MATMUL, [a * 4, b * 4, c * 4, batch, M, N, K, +transA, +transB, +accumulate, strideA, strideB], ranges, workers);
       C.set(f32.subarray(c, c + cLen));
     },
