@@ -52,12 +52,18 @@ export interface BwrapSetup {
 
 export type BwrapProbe = { ok: true; setup: BwrapSetup } | { ok: false; reason: string };
 
-/** Finds the tools and makes one smoke run; ok only if node really runs as uid 65534 inside. */
-export function probeBwrap(): BwrapProbe {
+/** Where probeBwrap looks for its tools by default: $PATH, then the usual system directories. */
+export function defaultSearchPath(): string[] {
+  return [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin', '/bin', '/sbin'];
+}
+
+/** Finds the tools in `searchPath` and makes one smoke run; ok only if node really runs as uid 65534 inside. */
+export function probeBwrap(searchPath: readonly string[] = defaultSearchPath()): BwrapProbe {
+  const which = (cmd: string) => searchPath.map((dir) => join(dir, cmd)).find((p) => existsSync(p)) ?? null;
   const bwrap = which('bwrap');
-  if (!bwrap) return { ok: false, reason: 'bwrap not found on PATH (Debian package "bubblewrap")' };
+  if (!bwrap) return { ok: false, reason: 'bwrap not found (Debian package "bubblewrap")' };
   const prlimit = which('prlimit');
-  if (!prlimit) return { ok: false, reason: 'prlimit not found on PATH (Debian package "util-linux")' };
+  if (!prlimit) return { ok: false, reason: 'prlimit not found (Debian package "util-linux")' };
   const root = process.getuid?.() === 0;
   const setpriv = root ? which('setpriv') : null;
   if (root && !setpriv) return { ok: false, reason: 'running as root but setpriv not found (needed to drop to uid 65534)' };
@@ -150,15 +156,6 @@ function sharedLibraries(bin: string): string[] {
   const out: string[] = [];
   for (const m of res.stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) if (existsSync(m[1])) out.push(m[1]);
   return out;
-}
-
-function which(cmd: string): string | null {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const dir of [...dirs, '/usr/bin', '/usr/sbin', '/bin', '/sbin']) {
-    const p = join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return null;
 }
 
 /** Patterns on stderr that mean the program ran out of memory (V8 heap, RLIMIT_DATA in C++). */

@@ -3,7 +3,7 @@
  * under it succeeds, else QuickJS, with the reason either way. Memoized: the
  * probe (one ~50 ms synchronous run) happens on first use, not at import.
  */
-import { BwrapSandbox, probeBwrap } from './bwrap.ts';
+import { BwrapSandbox, probeBwrap, type BwrapProbe } from './bwrap.ts';
 import { QuickJsSandbox } from './quickjs.ts';
 import type { Sandbox, SandboxName } from './sandbox.ts';
 
@@ -16,12 +16,15 @@ export interface SandboxChoice {
 let detected: SandboxChoice | null = null;
 
 export function detectSandbox(): SandboxChoice {
-  if (detected) return detected;
-  const probe = probeBwrap();
-  detected = probe.ok
+  detected ??= chooseSandbox(probeBwrap());
+  return detected;
+}
+
+/** The sandbox a probe result calls for: bubblewrap if it passed, else QuickJS with the probe's reason. */
+export function chooseSandbox(probe: BwrapProbe): SandboxChoice {
+  return probe.ok
     ? { sandbox: new BwrapSandbox(probe.setup), reason: 'bubblewrap works' }
     : { sandbox: new QuickJsSandbox(), reason: `${probe.reason}; falling back to QuickJS (pure JS, in-process)` };
-  return detected;
 }
 
 /** The name of the sandbox the code families use by default ('bwrap' or 'quickjs'). */

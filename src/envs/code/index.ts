@@ -11,7 +11,7 @@ import { codeJs } from './code_js.ts';
 export const CODE_FAMILIES: readonly TaskFamily[] = [codeJs];
 
 export { createCodeJsFamily, extractCode, type CodeJsOptions } from './code_js.ts';
-export { activeSandboxName, detectSandbox, type SandboxChoice } from './detect.ts';
+export { activeSandboxName, chooseSandbox, detectSandbox, type SandboxChoice } from './detect.ts';
 export { DEFAULT_LIMITS, type RunResult, type Sandbox, type SandboxLimits, type SandboxName } from './sandbox.ts';
 export { BwrapSandbox, probeBwrap } from './bwrap.ts';
 export { QuickJsSandbox } from './quickjs.ts';
