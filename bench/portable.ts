@@ -31,20 +31,25 @@ function rand(n: number): Float32Array {
   return a;
 }
 
-/** Mean ms per call after warm-up, over about budgetMs. */
-function time(f: () => void): number {
+/**
+ * Mean wall ms per call after warm-up, over about budgetMs, and the process's
+ * CPU ms per call (all threads; on a busy machine the steadier number).
+ */
+function time(f: () => void): { ms: number; cpu: number } {
   for (let i = 0; i < 3; i++) f();
   let n = 0;
-  const t0 = performance.now();
+  const t0 = performance.now(), c0 = process.cpuUsage();
   while (performance.now() - t0 < budgetMs || n < 3) { f(); n++; }
-  return (performance.now() - t0) / n;
+  const c = process.cpuUsage(c0);
+  return { ms: (performance.now() - t0) / n, cpu: (c.user + c.system) / 1e3 / n };
 }
 
 function benchMatmul(k: Kernels, label: string): void {
   for (const [name, M, N, K, tA, tB] of SHAPES) {
     const A = rand(M * K), B = rand(K * N), C = new Float32Array(M * N);
-    const ms = time(() => k.matmul(A, B, C, 1, M, N, K, tA, tB, false, 0, 0));
-    console.log(`${label.padEnd(14)} ${name.padEnd(30)} ${(2 * M * N * K / ms / 1e6).toFixed(1).padStart(6)} GFLOP/s  ${ms.toFixed(2)} ms`);
+    const { ms, cpu } = time(() => k.matmul(A, B, C, 1, M, N, K, tA, tB, false, 0, 0));
+    const gf = (t: number) => (2 * M * N * K / t / 1e6).toFixed(1).padStart(6);
+    console.log(`${label.padEnd(10)} ${name.padEnd(30)} ${gf(ms)} GFLOP/s  ${ms.toFixed(2).padStart(7)} ms   (per CPU-second: ${gf(cpu)})`);
   }
 }
 
@@ -64,13 +69,14 @@ function benchOthers(k: Kernels, label: string): void {
     ['crossEntropy', 1, () => k.crossEntropy(logits, targets, losses, n, V, dl, null)],
     ['adamw (0.82M params)', 1, () => k.adamw(p, pg, m, v, 1e-3, 0.9, 0.95, 1e-8, 0.1, 5)],
   ];
-  let total = 0;
+  let total = 0, totalCpu = 0;
   for (const [name, times, f] of parts) {
-    const ms = time(f) * times;
-    total += ms;
-    console.log(`${label.padEnd(14)} ${name.padEnd(30)} ${ms.toFixed(2).padStart(7)} ms/step`);
+    const { ms, cpu } = time(f);
+    total += ms * times;
+    totalCpu += cpu * times;
+    console.log(`${label.padEnd(10)} ${name.padEnd(30)} ${(ms * times).toFixed(2).padStart(7)} ms/step  (CPU ${(cpu * times).toFixed(2)})`);
   }
-  console.log(`${label.padEnd(14)} ${'total non-matmul'.padEnd(30)} ${total.toFixed(2).padStart(7)} ms/step`);
+  console.log(`${label.padEnd(10)} ${'total non-matmul'.padEnd(30)} ${total.toFixed(2).padStart(7)} ms/step  (CPU ${totalCpu.toFixed(2)})`);
 }
 
 if (process.env.FLYWHEEL_BENCH_CHILD) {

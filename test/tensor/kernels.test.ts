@@ -10,6 +10,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { refKernels as R } from '../../src/tensor/kernels/ref.ts';
 import { jsKernels } from '../../src/tensor/kernels/js.ts';
 import { BINARY_OPS, UNARY_OPS, type Kernels } from '../../src/tensor/kernels/types.ts';
@@ -337,6 +338,25 @@ for (const be of backends) {
     }
   });
 }
+
+describe('kernels: wasm lifecycle', () => {
+  const wasm = backends.find((b) => b.name.startsWith('wasm'))!;
+  it('a process that used the wasm worker threads exits by itself', { skip: wasm.kernels ? false : wasm.reason }, () => {
+    const script = `
+      const m = await import('./src/tensor/kernels/wasm.ts');
+      const { kernels } = m.loadWasmKernels();
+      const threads = await m.wasmThreadsReady();
+      const n = 256, a = new Float32Array(n * n).fill(1), c = new Float32Array(n * n);
+      kernels.matmul(a, a, c, 1, n, n, n, false, false, false, 0, 0);
+      console.log(threads, c[0]);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 30_000, env: { ...process.env, FLYWHEEL_THREADS: '2' },
+    });
+    assert.equal(r.signal, null, `the child did not exit by itself (killed by ${r.signal}); stderr: ${r.stderr}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^[12] 256\n$/);
+  });
+});
 
 describe('kernels: suite sanity', () => {
   it('the oracle agrees with itself and close() catches a wrong value', () => {

@@ -76,6 +76,7 @@ let activePool: Pool | null = null;
 /** Loads build/kernels.wasm (synchronously) and starts the workers in the background. */
 export function loadWasmKernels(): WasmLoad {
   if (loaded) return loaded;
+  const threads = threadCount(); // a bad FLYWHEEL_THREADS is the caller's error: throw
   let bytes: Buffer;
   try {
     bytes = readFileSync(WASM_PATH);
@@ -86,7 +87,6 @@ export function loadWasmKernels(): WasmLoad {
     const module = new WA.Module(bytes);
     const memory = new WA.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const wasm = new WA.Instance(module, { env: { memory } }).exports as unknown as Exports;
-    const threads = threadCount();
     activePool = new Pool(module, memory, wasm, threads);
     return (loaded = { kernels: makeKernels(activePool), threads });
   } catch (e) {
