@@ -93,7 +93,8 @@ function reversed(numeral: string): string {
 
 /** One digit changed to another digit of the base (never to a leading zero). */
 function digitSlip(numeral: string, base: number, rng: Rng): string {
-  const i = rng.int(numeral.length);
+  // A binary numeral's leading 1 has no alternative, so it is never the digit changed.
+  const i = base === 2 && numeral.length > 1 ? 1 + rng.int(numeral.length - 1) : rng.int(numeral.length);
   const lowest = i === 0 && numeral.length > 1 ? 1 : 0;
   let d = rng.range(lowest, base - 1);
   while (DIGITS[d] === numeral[i]) d = rng.range(lowest, base - 1);

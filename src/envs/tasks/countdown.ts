@@ -8,7 +8,7 @@
  * Rules (what the verifier checks, in this order):
  *   - malformed: the answer must parse as numbers, + - * /, and brackets,
  *     with the usual precedence; no unary minus, no leading zeros, at most
- *     MAX_DEPTH nested brackets. The parser is our own; nothing is eval'd.
+ *     MAX_DEPTH nested brackets and MAX_LENGTH characters. The parser is our own; nothing is eval'd.
  *   - uses_unavailable_number: each given number is used at most as often as
  *     it is given (not all need be used); any other number is unavailable.
  *   - bad_division: arithmetic is over integers; every division must be
@@ -34,6 +34,7 @@ const ID = 'countdown-v1';
 const ERROR_KINDS = ['operator', 'number', 'systematic'] as const;
 const LARGE = [25, 50, 75, 100];
 const MAX_DEPTH = 32; // deepest bracket nesting the parser accepts
+const MAX_LENGTH = 1000; // longest answer the parser reads; six numbers need far less
 
 /** Per level (index = level - 1): small and large number counts, the small range, numbers used, and the target range. */
 const LEVELS: readonly { small: number; large: number; smallMax: number; minUse: number; lo: number; hi: number }[] = [
@@ -107,20 +108,16 @@ type Parsed = { ok: true; expr: Expr; literals: string[] } | { ok: false; error:
 
 /** Splits into number and operator tokens, skipping whitespace; a string is an error. */
 function tokenize(text: string): string[] | string {
+  const token = /\s*(?:(\d+)|([-+*/()]))/y;
   const tokens: string[] = [];
-  for (let i = 0; i < text.length; ) {
-    const ch = text[i];
-    if (/\s/.test(ch)) i++;
-    else if ('+-*/()'.includes(ch)) tokens.push(text[i++]);
-    else if (ch >= '0' && ch <= '9') {
-      let j = i + 1;
-      while (j < text.length && text[j] >= '0' && text[j] <= '9') j++;
-      if (ch === '0' && j > i + 1) return `number with a leading zero: ${text.slice(i, Math.min(j, i + 20))}`;
-      tokens.push(text.slice(i, j));
-      i = j;
-    } else return `unexpected character ${JSON.stringify(ch)}`;
+  let pos = 0;
+  for (let m = token.exec(text); m !== null; m = token.exec(text)) {
+    if (m[1] !== undefined && m[1].length > 1 && m[1][0] === '0') return `number with a leading zero: ${m[1].slice(0, 20)}`;
+    tokens.push(m[1] ?? m[2]);
+    pos = token.lastIndex;
   }
-  return tokens;
+  const rest = text.slice(pos).trimStart(); // a failed sticky match resets lastIndex, so pos tracks the end
+  return rest === '' ? tokens : `unexpected character ${JSON.stringify(rest[0])}`;
 }
 
 /**
@@ -130,6 +127,7 @@ function tokenize(text: string): string[] | string {
  * input can exhaust the stack. literals are the number tokens, as written.
  */
 export function parseExpression(text: string): Parsed {
+  if (text.length > MAX_LENGTH) return { ok: false, error: `longer than ${MAX_LENGTH} characters` };
   const tokens = tokenize(text);
   if (typeof tokens === 'string') return { ok: false, error: tokens };
   const literals: string[] = [];
