@@ -2,13 +2,14 @@
  * countdown-v1: reach a target from given numbers with + - * / and brackets,
  * as in the numbers round of the TV game Countdown.
  *
- *   prompt  `make 24 from 3 5 7 2 with +-*\/`
+ *   prompt  `make 24 from 3 5 7 2 with +-*\/`   (the backslash only keeps this comment open)
  *   answer  `(5+7)*2`   (or `3*7+5-2`, or any other expression that makes 24)
  *
  * Rules (what the verifier checks, in this order):
  *   - malformed: the answer must parse as numbers, + - * /, and brackets,
  *     with the usual precedence; no unary minus, no leading zeros, at most
- *     MAX_DEPTH nested brackets and MAX_LENGTH characters. The parser is our own; nothing is eval'd.
+ *     MAX_DEPTH nested brackets and MAX_LENGTH characters. The parser is
+ *     our own; nothing is eval'd.
  *   - uses_unavailable_number: each given number is used at most as often as
  *     it is given (not all need be used); any other number is unavailable.
  *   - bad_division: arithmetic is over integers; every division must be
