@@ -21,8 +21,9 @@ const TOKEN = String(new Rng(`code-sandbox-test:${process.pid}`).range(100_000, 
 const HOST_TMP_MARK = `/tmp/flywheel-escape-${TOKEN}`;
 
 const probe = probeBwrap();
+const bwrapSetup = probe.ok ? probe.setup : null; // null: those tests are skipped
 const IMPLEMENTATIONS: { name: string; make: () => Sandbox; skip: string | false }[] = [
-  { name: 'bwrap', make: () => new BwrapSandbox((probe as { setup: never }).setup), skip: probe.ok ? false : `bubblewrap unavailable here: ${probe.ok ? '' : probe.reason}` },
+  { name: 'bwrap', make: () => new BwrapSandbox(bwrapSetup!), skip: probe.ok ? false : `bubblewrap unavailable here: ${probe.ok ? '' : probe.reason}` },
   { name: 'quickjs', make: () => new QuickJsSandbox(), skip: false },
 ];
 
@@ -221,7 +222,7 @@ for (const impl of IMPLEMENTATIONS) {
 
 describe('bwrap only', { skip: probe.ok ? false : `bubblewrap unavailable here: ${probe.ok ? '' : probe.reason}` }, () => {
   test('the root holds only /usr, /proc, /dev, /tmp and /lib-style links; no env leaks', async () => {
-    const sb = new BwrapSandbox((probe as { setup: never }).setup);
+    const sb = new BwrapSandbox(bwrapSetup!);
     const r = await sb.run('console.log(JSON.stringify({ root: require("fs").readdirSync("/"), env: Object.keys(process.env), uid: process.getuid() }))', LIMITS);
     const rep = report(r) as { root: string[]; env: string[]; uid: number };
     for (const hidden of ['etc', 'home', 'root', 'work', 'var']) assert.ok(!rep.root.includes(hidden), `/${hidden} is visible: ${rep.root}`);
@@ -230,7 +231,7 @@ describe('bwrap only', { skip: probe.ok ? false : `bubblewrap unavailable here: 
   });
 
   test('a program that sleeps forever is killed at the wall limit', async () => {
-    const sb = new BwrapSandbox((probe as { setup: never }).setup);
+    const sb = new BwrapSandbox(bwrapSetup!);
     const r = await sb.run('setInterval(() => {}, 1000)', { ...LIMITS, wallSeconds: 1.5 });
     assert.equal(r.status, 'timeout');
     assert.equal(r.signal, 'SIGKILL');

@@ -9,7 +9,8 @@
  *   2. calls it on each test's arguments (awaiting a returned promise),
  *      encoding each return value with ENCODE (canonical JSON-like text,
  *      capped at OUT_CHARS) or recording the thrown error (name, message,
- *      code, syscall);
+ *      code, syscall); an out-of-memory error ends the testing, as V8's
+ *      fatal heap limit does;
  *   3. prints one line: RESULTS_MARK followed by JSON, and exits.
  * Expected outputs never enter the sandbox: the host compares the encodings
  * with its own encoding of the expected values, so a program can only "fake"
@@ -34,6 +35,8 @@ import type { RunResult } from './sandbox.ts';
 
 /** Starts the harness's results line on stdout. */
 export const RESULTS_MARK = '@@flywheel-results@@';
+/** Error messages that mean the program ran out of memory (V8, QuickJS). */
+const MEMORY_MESSAGE = /out of memory|allocation failed|Invalid string length|string too long/i;
 /** Encoded return values are cut at this many characters. */
 const OUT_CHARS = 2000;
 
@@ -89,6 +92,7 @@ export function buildHarness(source: string, fnName: string, inputs: readonly Js
       return { name: 'Error', message: '(unreadable error)' };
     }
   };
+  const OUT_OF_MEMORY = ${MEMORY_MESSAGE.toString()};
   const SOURCE = ${JSON.stringify(source)};
   const INPUTS = parse(${JSON.stringify(JSON.stringify(inputs))});
   let body;
@@ -117,7 +121,9 @@ export function buildHarness(source: string, fnName: string, inputs: readonly Js
         if (v !== null && typeof v === 'object' && typeof v.then === 'function') v = await v;
         results.push({ out: encode(v) });
       } catch (e) {
-        results.push({ error: describe(e) });
+        const d = describe(e);
+        results.push({ error: d });
+        if (OUT_OF_MEMORY.test(d.message)) break; // as fatal as V8's heap limit: no more tests
       }
     }
     report({ results });
@@ -139,7 +145,6 @@ type Report = { compile: ErrorInfo } | { setup: ErrorInfo } | { missing: true } 
 const BLOCKED_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'EAGAIN', 'EFBIG', 'EMFILE']);
 /** In QuickJS these simply do not exist; reaching for them is an escape attempt. */
 const BLOCKED_GLOBALS = /^'?(require|process|fetch|module|Deno|Bun|XMLHttpRequest|WebSocket|setTimeout|setInterval)'? is not defined/;
-const MEMORY_MESSAGE = /out of memory|allocation failed|Invalid string length|string too long/i;
 
 function classify(e: ErrorInfo): 'blocked' | 'memory_limit' | 'runtime_error' {
   if (e.syscall || (e.code && BLOCKED_CODES.has(e.code))) return 'blocked';
@@ -184,6 +189,8 @@ export function gradeRun(run: RunResult, expected: readonly Json[], label: strin
   if ('setup' in report) return tag(classify(report.setup), `top-level code threw ${errText(report.setup)}`);
   if ('missing' in report) return tag('missing_function', 'the program does not define the function');
   const results = Array.isArray(report.results) ? report.results : [];
+  const last = results[results.length - 1];
+  if (last && 'error' in last && classify(last.error) === 'memory_limit') return tag('memory_limit', `test ${results.length} threw ${errText(last.error)}`);
   if (results.length !== expected.length) return tag('runtime_error', `reported ${results.length} results for ${expected.length} tests`);
   let passed = 0;
   let firstFailure = '';

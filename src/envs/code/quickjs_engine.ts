@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import { RELEASE_SYNC, newQuickJSWASMModuleFromVariant, newVariant, shouldInterruptAfterDeadline, type QuickJSContext, type QuickJSHandle } from 'quickjs-emscripten';
+import { RELEASE_SYNC, newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type QuickJSHandle } from 'quickjs-emscripten';
 import { OutputCapture, type RunResult, type SandboxLimits } from './sandbox.ts';
 
 /** QuickJS's own stack limit. Larger values let deep recursion overflow the host's native stack first (measured: 512 KB does, 256 KB does not). */
@@ -75,7 +75,8 @@ export async function runQuickJs(program: string, lim: SandboxLimits): Promise<R
     wallMs: performance.now() - started,
   });
   let vm: QuickJSContext;
-  let deadline: number;
+  let interrupted = false; // the deadline struck, whether or not the program saw the error
+  const deadline = Date.now() + Math.min(lim.cpuSeconds, lim.wallSeconds) * 1000;
   try {
     const memory = new WA.Memory({ initial: (BASE_MB * 1024 * 1024) / PAGE_BYTES, maximum: Math.ceil(((BASE_MB + lim.memoryMB) * 1024 * 1024) / PAGE_BYTES) });
     const quiet = () => {};
@@ -84,8 +85,11 @@ export async function runQuickJs(program: string, lim: SandboxLimits): Promise<R
     const rt = qjs.newRuntime();
     rt.setMemoryLimit(lim.memoryMB * 1024 * 1024);
     rt.setMaxStackSize(STACK_BYTES);
-    deadline = Date.now() + Math.min(lim.cpuSeconds, lim.wallSeconds) * 1000;
-    rt.setInterruptHandler(shouldInterruptAfterDeadline(deadline));
+    rt.setInterruptHandler(() => {
+      if (Date.now() < deadline) return false;
+      interrupted = true;
+      return true;
+    });
     vm = rt.newContext();
   } catch (e) {
     return done('sandbox_error', null, `QuickJS failed to start: ${String(e)}`);
@@ -107,9 +111,9 @@ export async function runQuickJs(program: string, lim: SandboxLimits): Promise<R
     // The host side failed (e.g. its own stack overflowed inside WASM); the instance is dropped either way.
     return done('sandbox_error', null, String(e));
   }
+  if (uncaught !== null) stderr.push(uncaught + '\n');
+  if (interrupted) return done('timeout', 1);
   if (uncaught === null) return done('exited', 0);
-  stderr.push(uncaught + '\n');
-  if (Date.now() >= deadline && /interrupted/.test(uncaught)) return done('timeout', 1);
   if (/out of memory/i.test(uncaught)) return done('memory_limit', 1);
   return done('exited', 1);
 }
