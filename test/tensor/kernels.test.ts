@@ -145,7 +145,7 @@ const cases = {
   },
 
   unary(K, rng) {
-    for (const op of UNARY_OPS) for (const n of [1, 7, 1000]) {
+    for (const op of UNARY_OPS) for (const n of [1, 7, 1000, 150_001]) { // the largest splits across threads
       const x = op === 'log' || op === 'sqrt' ? randn(rng, n, 0.05) : randn(rng, n);
       if (op === 'gelu' && n === 1000) x.set([0, -0, 6.5, -6.5, 30, -30, 1e-8, 3, -3]);
       both(K, `unary ${op} n${n}`, [new Float32Array(n)], (k, [y]) => k.unary(op, x, F(y)));
@@ -153,7 +153,7 @@ const cases = {
   },
 
   unaryBackward(K, rng) {
-    for (const op of UNARY_OPS) for (const n of [1, 7, 1000]) {
+    for (const op of UNARY_OPS) for (const n of [1, 7, 1000, 150_001]) { // the largest splits across threads
       const x = op === 'log' || op === 'sqrt' ? randn(rng, n, 0.05) : randn(rng, n);
       const y = new Float32Array(n);
       R.unary(op, x, y);

@@ -58,8 +58,11 @@ const JOBS: Job[] = [
   (w, a, r, s) => w.matmul(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], r[0], r[1], r[2], r[3], s),
   (w, a, r, s, t) => w.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], r[0], r[1], a[7] + t * a[8], s),
   (w, a, r, s, t) => w.attentionBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], r[0], r[1], a[8] + t * a[9], s),
+  (w, a, r, s) => w.geluForward(a[0] + 4 * r[0], a[1] + 4 * r[0], r[1] - r[0], s),
+  (w, a, r, s) => w.geluBackward(a[0] + 4 * r[0], a[1] + 4 * r[0], a[2] + 4 * r[0], r[1] - r[0], s),
 ];
-const MATMUL = 0, ATTENTION = 1, ATTENTION_BACKWARD = 2;
+const MATMUL = 0, ATTENTION = 1, ATTENTION_BACKWARD = 2, GELU = 3, GELU_BACKWARD = 4;
+const GELU_FLOPS = 40; // per element, for the threading threshold
 
 // control block shared with the workers (Int32 slots): job sequence number, job id,
 // error flag, up to 12 shared args, then per worker w >= 1 a block
@@ -312,21 +315,23 @@ function makeKernels(pool: Pool): Kernels {
 
     unary(op, x, y) {
       if (op !== 'gelu') return jsKernels.unary(op, x, y);
-      const n = x.length, xs = pool.arena >> 2, ys = xs + alignF(n), tmp = ys + alignF(n);
-      const f32 = pool.ensure((tmp + 16) * 4);
+      const n = x.length, xs = pool.arena >> 2, ys = xs + alignF(n);
+      const f32 = pool.ensure((ys + n) * 4);
       f32.set(x, xs);
-      pool.wasm.geluForward(xs * 4, ys * 4, n, tmp * 4);
+      const workers = pool.parts(GELU_FLOPS * n);
+      pool.run(GELU, [xs * 4, ys * 4], split(n, workers.length + 1, 4).map(([lo, hi]) => [lo, hi]), workers);
       y.set(f32.subarray(ys, ys + n));
     },
 
     unaryBackward(op, x, y, dy, dx) {
       if (op !== 'gelu') return jsKernels.unaryBackward(op, x, y, dy, dx);
-      const n = x.length, xs = pool.arena >> 2, dys = xs + alignF(n), dxs = dys + alignF(n), tmp = dxs + alignF(n);
-      const f32 = pool.ensure((tmp + 16) * 4);
+      const n = x.length, xs = pool.arena >> 2, dys = xs + alignF(n), dxs = dys + alignF(n);
+      const f32 = pool.ensure((dxs + n) * 4);
       f32.set(x, xs);
       f32.set(dy, dys);
       f32.set(dx, dxs);
-      pool.wasm.geluBackward(xs * 4, dys * 4, dxs * 4, n, tmp * 4);
+      const workers = pool.parts(2 * GELU_FLOPS * n);
+      pool.run(GELU_BACKWARD, [xs * 4, dys * 4, dxs * 4], split(n, workers.length + 1, 4).map(([lo, hi]) => [lo, hi]), workers);
       dx.set(f32.subarray(dxs, dxs + n));
     },
   };
