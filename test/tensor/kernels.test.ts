@@ -76,10 +76,23 @@ function close(got: Float32Array | Int32Array, want: Float32Array | Int32Array, 
   }
 }
 
+/**
+ * Ref's outputs, computed once and shared by every backend: a case draws the
+ * same seeded inputs for each backend, so its n-th call has the same answer.
+ */
+const refCache = new Map<string, (Float32Array | Int32Array)[]>();
+let currentCase = '', callNo = 0;
+
 /** Runs `call` on ref and on K with private copies of `outs` (initialised randomly, so accumulation is checked), then compares them. */
 function both(K: Kernels, what: string, outs: (Float32Array | Int32Array)[], call: (k: Kernels, outs: (Float32Array | Int32Array)[]) => void): void {
-  const want = outs.map((o) => o.slice()), got = outs.map((o) => o.slice());
-  call(R, want);
+  const key = `${currentCase}#${callNo++}: ${what}`;
+  let want = refCache.get(key);
+  if (!want) {
+    want = outs.map((o) => o.slice());
+    call(R, want);
+    refCache.set(key, want);
+  }
+  const got = outs.map((o) => o.slice());
   call(K, got);
   for (let i = 0; i < outs.length; i++) close(got[i], want[i], `${what} [out ${i}]`);
 }
@@ -333,6 +346,8 @@ for (const be of backends) {
   describe(`kernels: ${be.name}`, () => {
     for (const [name, run] of Object.entries(cases) as [keyof typeof cases, Case][]) {
       it(name, { skip: be.kernels ? false : `${be.name} unavailable: ${be.reason ?? 'no reason given'}` }, () => {
+        currentCase = name;
+        callNo = 0;
         run(be.kernels!, new Rng(`kernels/${name}`));
       });
     }
