@@ -45,7 +45,7 @@ export function negamax<S>(game: Game<S>, s: S, opts: NegamaxOptions<S> = {}): S
       bestMoves = [m];
     } else if (v === best) bestMoves.push(m);
   }
-  return { value: best >= 1 ? 1 : best <= -1 ? -1 : 0, score: best, bestMoves: bestMoves.sort((a, b) => a - b) };
+  return { value: best >= 1 ? 1 : best <= -1 ? -1 : 0, score: best || 0, bestMoves: bestMoves.sort((a, b) => a - b) };
 }
 
 function moverValue<S>(game: Game<S>, s: S, result: number): number {

@@ -122,7 +122,7 @@ export class Connect4Solver {
   /** The exact score of s for the player to move (convention in the header). */
   score(s: C4State): number {
     if (s.result !== null) return s.result === 0 ? 0 : -((CELLS + 2 - s.moves) >> 1); // the previous mover completed four
-    return this.rootScore(s.curLo, s.curHi, s.maskLo, s.maskHi, s.moves);
+    return this.rootScore(s.curLo, s.curHi, s.maskLo, s.maskHi, s.moves) || 0; // never -0
   }
 
   /** Value, exact score, and every column that keeps the exact score. */
@@ -253,7 +253,7 @@ export class Connect4Solver {
         bestMoves = [c];
       } else if (v === best) bestMoves.push(c);
     }
-    return { value: best >= 1 ? 1 : best <= -1 ? -1 : 0, score: best, bestMoves };
+    return { value: best >= 1 ? 1 : best <= -1 ? -1 : 0, score: best || 0, bestMoves };
   }
 
   /** negamax() with a depth limit and no table. Same precondition. */
