@@ -17,7 +17,9 @@
  *   node --max-old-space-size - the program, read from stdin (no argv limit)
  *
  * The wall limit is enforced here: SIGKILL to bwrap, and --die-with-parent
- * takes everything inside down with it. Runs are queued so at most
+ * takes everything inside down with it. Processes the program left running
+ * die with the sandbox's pid namespace when its init exits: the kernel kills
+ * them, shortly after run() returns. Runs are queued so at most
  * `maxConcurrent` sandboxes run at once (wall time is counted from start).
  *
  * Memory: Node cannot start under a small RLIMIT_AS (V8 reserves address

@@ -11,11 +11,12 @@
  *     project and home invisible, a small tmpfs scratch dir, rlimits on CPU,
  *     data memory, processes, file size and open files, SIGKILL at the wall
  *     limit. Full Node (require, process) is available inside, but the world
- *     it can reach is empty. ~30 ms a run.
- *   - QuickJsSandbox (quickjs.ts): QuickJS compiled to WASM, in this process.
- *     Pure JS only: no require, process, fetch or timers exist inside. A
- *     deadline (interrupt handler) and a memory limit. Sub-millisecond start,
- *     ~9x slower than V8, and it blocks the event loop while it runs.
+ *     it can reach is empty. ~40-100 ms a run (mostly node's start-up).
+ *   - QuickJsSandbox (quickjs.ts): QuickJS compiled to WASM, in worker
+ *     threads of this process. Pure JS only: no require, process, fetch or
+ *     timers exist inside. A deadline (interrupt handler, and termination of
+ *     the worker as a backstop) and a capped WASM memory. ~5 ms a run, ~9x
+ *     slower than V8 at running code.
  *
  * detect.ts chooses between them (bubblewrap when it works, else QuickJS).
  */
