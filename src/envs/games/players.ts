@@ -8,13 +8,19 @@
  *               lets the opponent win at once (this includes blocking its
  *               threat); else random
  *   'search:D'  generic alpha-beta to depth D plies (negamax.ts) with a simple
- *               heuristic at the horizon (Connect Four: open winning cells and
- *               centre stones; other games: 0)
- *   'perfect'   a best move by exact solve. Connect Four positions with fewer
- *               than C4_EXACT_FROM stones are too slow to solve (seconds to
- *               minutes without an opening book), so there it plays the best
- *               move of a depth-C4_FALLBACK_DEPTH search of the fast solver
- *               (exact wins and losses within the horizon, heuristic beyond)
+ *               heuristic at the horizon (Connect Four: connect4Heuristic of
+ *               solver.ts, threats by row parity and centre stones; others: 0)
+ *   'perfect'   a best move by exact solve (generic negamax for small games
+ *               such as tic-tac-toe, memoized per player). Connect Four
+ *               positions with fewer than C4_EXACT_FROM stones are too slow to
+ *               solve (seconds to minutes without an opening book), so there
+ *               it plays the best move of a depth-C4_FALLBACK_DEPTH search of
+ *               the fast solver (exact wins and losses inside the horizon, a
+ *               threat-parity heuristic beyond). So it is perfect from 12
+ *               stones on, strong before; a move costs up to ~1.5 s at 12-15
+ *               stones, ~0.1-0.3 s before, milliseconds late in the game.
+ *               Connect Four is a first-player win, so as the second player
+ *               even a truly perfect player loses to accurate play.
  *   'noisy:E'   'perfect', except with probability E a random legal move
  * Ties between equally good moves are broken with the rng, so games vary.
  */
