@@ -86,62 +86,101 @@ static float* scratch(size_t n) {
 
 static const v16i kIota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
+// dst[0, n) = src[0, n) * s, dst[n, np) = 0.
+static inline void copy_pad(float* __restrict dst, const float* __restrict src, int64_t n, int64_t np, float s = 1.0f) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) store16(dst + i, load16(src + i) * s);
+  for (; i < n; i++) dst[i] = src[i] * s;
+  for (; i < np; i++) dst[i] = 0;
+}
+
+// dst (cols, ldd) = transpose of src (rows, cols) with row stride lds.
+static inline void transpose(const float* __restrict src, int64_t rows, int64_t cols, int64_t lds, float* __restrict dst,
+                             int64_t ldd) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}
+
+// Asks for one head's q, k and v rows ahead of time: they are hs floats
+// every 3C, which the hardware prefetchers do not follow well.
+static inline void prefetch_head(const float* p, int64_t T, int64_t C3, int64_t C, int64_t hs) {
+  for (int64_t t = 0; t < T; t++, p += C3)
+    for (int64_t i = 0; i < hs; i += 16) {
+      __builtin_prefetch(p + i);
+      __builtin_prefetch(p + C + i);
+      __builtin_prefetch(p + 2 * C + i);
+    }
+}
+
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H) {
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
-  pool().run(B * H, [&](int64_t bh) {
-    const int64_t b = bh / H, h = bh % H;
-    float* Q = scratch((size_t)(Tp * hs + hs * Tp + Tp * hsp + Tp * Tp + Tp * hsp));
-    float* Kt = Q + Tp * hs;   // (hs, Tp)
-    float* V = Kt + hs * Tp;   // (Tp, hsp)
-    float* S = V + Tp * hsp;   // (Tp, Tp) scores, then probabilities
-    float* O = S + Tp * Tp;    // (Tp, hsp)
-    std::memset(Q, 0, (size_t)(Tp * hs + hs * Tp + Tp * hsp) * sizeof(float));
-    const float* base = qkv + b * T * C3 + h * hs;
-    for (int64_t t = 0; t < T; t++) {
-      const float* q = base + t * C3;
-      for (int64_t i = 0; i < hs; i++) {
-        Q[t * hs + i] = q[i] * scale;
-        Kt[i * Tp + t] = q[C + i];
-        V[t * hsp + i] = q[2 * C + i];
+  parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
+    float* Q = scratch((size_t)(3 * Tp * hsp + hs * Tp + Tp * Tp + Tp));
+    float* K = Q + Tp * hsp;   // (Tp, hsp)
+    float* V = K + Tp * hsp;   // (Tp, hsp)
+    float* Kt = V + Tp * hsp;  // (hs, Tp)
+    float* S = Kt + hs * Tp;   // (Tp, Tp) scores, then probabilities
+    float* rinv = S + Tp * Tp; // (Tp) 1 / softmax denominator per row
+    float* O = K;              // (Tp, hsp), reusing K once Kt is made
+    std::memset(Q + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
+    std::memset(V + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
+    for (int64_t bh = bh0; bh < bh1; bh++) {
+      const int64_t b = bh / H, h = bh % H;
+      const float* base = qkv + b * T * C3 + h * hs;
+      if (bh + 1 < bh1) prefetch_head(qkv + (bh + 1) / H * T * C3 + (bh + 1) % H * hs, T, C3, C, hs);
+      for (int64_t t = 0; t < T; t++) {
+        const float* q = base + t * C3;
+        copy_pad(Q + t * hsp, q, hs, hsp, scale);
+        copy_pad(K + t * hsp, q + C, hs, hsp);
+        copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
       }
-    }
-    // S = (scale Q) K^T, lower block triangle only.
-    tiles<false>(Tp, Q, hs, Kt, Tp, S, Tp,
-                 [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
-                 [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
-    // Causal softmax per row; columns past t become 0.
-    for (int64_t t = 0; t < T; t++) {
-      float* s = S + t * Tp;
-      const int64_t nb = t / 16 + 1;
+      transpose(K, T, hs, hsp, Kt, Tp);
+      for (int64_t i = 0; i < hs; i++) std::memset(Kt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+      // S = (scale Q) K^T, lower block triangle only.
+      tiles<false>(Tp, Q, hsp, Kt, Tp, S, Tp,
+                   [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+                   [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
+      // Causal softmax per row. S keeps exp(s - max) unnormalized (P V is
+      // scaled by 1/sum afterwards); att gets the probabilities. Row t has
+      // nb blocks of 16 columns; P V reads at most one block further, which
+      // is zeroed.
       const v16 ninf = splat16(-INFINITY);
-      v16 mv = ninf;
-      for (int64_t k = 0; k < nb; k++) {
-        v16 x = load16(s + 16 * k);
-        x = kIota + (int32_t)(16 * k) <= (int32_t)t ? x : ninf;
-        mv = x > mv ? x : mv;
+      for (int64_t t = 0; t < T; t++) {
+        float* s = S + t * Tp;
+        const int64_t nb = t / 16 + 1;
+        const v16i lim = v16i{} + (int32_t)t;
+        v16 mv = ninf;
+        for (int64_t k = 0; k < nb; k++) {
+          v16 x = load16(s + 16 * k);
+          x = kIota + (int32_t)(16 * k) <= lim ? x : ninf;
+          mv = vmax(mv, x);
+        }
+        const float mx = hmax16(mv);
+        v16 acc = {};
+        for (int64_t k = 0; k < nb; k++) {
+          v16 e = fexp(load16(s + 16 * k) - mx);
+          e = kIota + (int32_t)(16 * k) <= lim ? e : v16{};
+          store16(s + 16 * k, e);
+          acc += e;
+        }
+        if (16 * nb < Tp) store16(s + 16 * nb, v16{});
+        const float inv = 1.0f / hsum16(acc);
+        rinv[t] = inv;
+        float* a = att + (bh * T + t) * T;
+        int64_t j = 0;
+        for (; j + 16 <= T && j < 16 * nb; j += 16) store16(a + j, load16(s + j) * inv);
+        for (; j + 16 <= T; j += 16) store16(a + j, v16{});
+        for (; j < T; j++) a[j] = j <= t ? s[j] * inv : 0.0f;
       }
-      const float mx = hmax16(mv);
-      v16 acc = {};
-      for (int64_t k = 0; k < nb; k++) {
-        v16 x = load16(s + 16 * k);
-        v16 e = fexp(x - mx);
-        e = kIota + (int32_t)(16 * k) <= (int32_t)t ? e : v16{};
-        store16(s + 16 * k, e);
-        acc += e;
-      }
-      const float inv = 1.0f / hsum16(acc);
-      for (int64_t k = 0; k < nb; k++) store16(s + 16 * k, load16(s + 16 * k) * inv);
-      std::memset(s + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
-      std::memcpy(att + (bh * T + t) * T, s, (size_t)T * sizeof(float));
+      for (int64_t t = T; t < Tp; t++) std::memset(S + t * Tp, 0, (size_t)Tp * sizeof(float));
+      // O = P V; row t only needs k <= t.
+      tiles<false>(Tp, S, Tp, V, hsp, O, hsp,
+                   [&](int64_t) { return hsp / 16; },
+                   [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
+      float* ob = out + b * T * C + h * hs;
+      for (int64_t t = 0; t < T; t++) copy_pad(ob + t * C, O + t * hsp, hs, hs, rinv[t]);
     }
-    std::memset(S + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
-    // O = P V; row t only needs k <= t.
-    tiles<false>(Tp, S, Tp, V, hsp, O, hsp,
-                 [&](int64_t) { return hsp / 16; },
-                 [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
-    float* ob = out + b * T * C + h * hs;
-    for (int64_t t = 0; t < T; t++) std::memcpy(ob + t * C, O + t * hsp, (size_t)hs * sizeof(float));
   });
 }
 
@@ -149,61 +188,70 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
                         int64_t C, int64_t H) {
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
-  pool().run(B * H, [&](int64_t bh) {
-    const int64_t b = bh / H, h = bh % H;
-    const int64_t nin = 3 * Tp * hsp + hs * Tp + Tp * Tp;  // inputs, zeroed
-    float* Q = scratch((size_t)(nin + Tp * Tp + 3 * Tp * hsp));
+  parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
+    float* Q = scratch((size_t)(7 * Tp * hsp + hs * Tp + 2 * Tp * Tp));
     float* K = Q + Tp * hsp;    // (Tp, hsp)
-    float* dO = K + Tp * hsp;   // (Tp, hsp)
-    float* Vt = dO + Tp * hsp;  // (hs, Tp)
-    float* P = Vt + hs * Tp;    // (Tp, Tp)
-    float* dS = P + Tp * Tp;    // (Tp, Tp): dP, then dS
-    float* dQ = dS + Tp * Tp;   // (Tp, hsp)
+    float* V = K + Tp * hsp;    // (Tp, hsp), transposed into Vt
+    float* dO = V + Tp * hsp;   // (Tp, hsp)
+    float* dQ = dO + Tp * hsp;  // (Tp, hsp)
     float* dK = dQ + Tp * hsp;  // (Tp, hsp)
     float* dV = dK + Tp * hsp;  // (Tp, hsp)
-    std::memset(Q, 0, (size_t)nin * sizeof(float));
-    const float* base = qkv + b * T * C3 + h * hs;
-    const float* dbase = dout + b * T * C + h * hs;
-    for (int64_t t = 0; t < T; t++) {
-      const float* q = base + t * C3;
-      for (int64_t i = 0; i < hs; i++) {
-        Q[t * hsp + i] = q[i];
-        K[t * hsp + i] = q[C + i];
-        Vt[i * Tp + t] = q[2 * C + i];
-      }
-      std::memcpy(dO + t * hsp, dbase + t * C, (size_t)hs * sizeof(float));
-      std::memcpy(P + t * Tp, att + (bh * T + t) * T, (size_t)T * sizeof(float));
-    }
-    // dP = dO V^T, lower block triangle only.
-    tiles<false>(Tp, dO, hsp, Vt, Tp, dS, Tp,
-                 [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
-                 [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
-    // dS = P * (dP - sum(P * dP)) * scale; P is 0 past the diagonal.
-    for (int64_t t = 0; t < T; t++) {
-      float* d = dS + t * Tp;
-      const float* p = P + t * Tp;
-      const int64_t nb = t / 16 + 1;
-      v16 acc = {};
-      for (int64_t k = 0; k < nb; k++) acc += load16(p + 16 * k) * load16(d + 16 * k);
-      const float dot = hsum16(acc);
-      for (int64_t k = 0; k < nb; k++)
-        store16(d + 16 * k, load16(p + 16 * k) * (load16(d + 16 * k) - dot) * scale);
-      std::memset(d + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
-    }
+    float* Vt = dV + Tp * hsp;  // (hs, Tp)
+    float* P = Vt + hs * Tp;    // (Tp, Tp)
+    float* dS = P + Tp * Tp;    // (Tp, Tp): dP, then dS
+    // Padding rows stay zero across heads.
+    for (float* m : {Q, K, dO}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
+    std::memset(P + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
     std::memset(dS + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
-    const auto allCols = [&](int64_t) { return hsp / 16; };
-    const auto upToDiag = [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); };
-    const auto fromDiag = [&](int64_t r0, int64_t, int64_t& k0, int64_t& k1) { k0 = r0; k1 = T; };
-    tiles<false>(Tp, dS, Tp, K, hsp, dQ, hsp, allCols, upToDiag);  // dQ = dS K
-    tiles<true>(Tp, dS, Tp, Q, hsp, dK, hsp, allCols, fromDiag);   // dK = dS^T Q
-    tiles<true>(Tp, P, Tp, dO, hsp, dV, hsp, allCols, fromDiag);   // dV = P^T dO
-    float* gbase = dqkv + b * T * C3 + h * hs;
-    for (int64_t t = 0; t < T; t++) {
-      float* g = gbase + t * C3;
-      for (int64_t i = 0; i < hs; i++) {
-        g[i] += dQ[t * hsp + i];
-        g[C + i] += dK[t * hsp + i];
-        g[2 * C + i] += dV[t * hsp + i];
+    for (int64_t bh = bh0; bh < bh1; bh++) {
+      const int64_t b = bh / H, h = bh % H;
+      if (bh + 1 < bh1) prefetch_head(qkv + (bh + 1) / H * T * C3 + (bh + 1) % H * hs, T, C3, C, hs);
+      const float* base = qkv + b * T * C3 + h * hs;
+      const float* dbase = dout + b * T * C + h * hs;
+      const float* a = att + bh * T * T;
+      for (int64_t t = 0; t < T; t++) {
+        const float* q = base + t * C3;
+        copy_pad(Q + t * hsp, q, hs, hsp);
+        copy_pad(K + t * hsp, q + C, hs, hsp);
+        copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
+        copy_pad(dO + t * hsp, dbase + t * C, hs, hsp);
+        copy_pad(P + t * Tp, a + t * T, T, Tp);
+      }
+      transpose(V, T, hs, hsp, Vt, Tp);
+      for (int64_t i = 0; i < hs; i++) std::memset(Vt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+      // dP = dO V^T, lower block triangle only.
+      tiles<false>(Tp, dO, hsp, Vt, Tp, dS, Tp,
+                   [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+                   [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
+      // dS = P * (dP - sum(P * dP)) * scale; P is 0 past the diagonal.
+      for (int64_t t = 0; t < T; t++) {
+        float* d = dS + t * Tp;
+        const float* p = P + t * Tp;
+        const int64_t nb = t / 16 + 1;
+        v16 acc = {};
+        for (int64_t k = 0; k < nb; k++) acc += load16(p + 16 * k) * load16(d + 16 * k);
+        const float dot = hsum16(acc);
+        for (int64_t k = 0; k < nb; k++)
+          store16(d + 16 * k, load16(p + 16 * k) * (load16(d + 16 * k) - dot) * scale);
+        std::memset(d + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
+      }
+      const auto allCols = [&](int64_t) { return hsp / 16; };
+      const auto upToDiag = [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); };
+      const auto fromDiag = [&](int64_t r0, int64_t, int64_t& k0, int64_t& k1) { k0 = r0; k1 = T; };
+      tiles<false>(Tp, dS, Tp, K, hsp, dQ, hsp, allCols, upToDiag);  // dQ = dS K
+      tiles<true>(Tp, dS, Tp, Q, hsp, dK, hsp, allCols, fromDiag);   // dK = dS^T Q
+      tiles<true>(Tp, P, Tp, dO, hsp, dV, hsp, allCols, fromDiag);   // dV = P^T dO
+      float* gbase = dqkv + b * T * C3 + h * hs;
+      for (int64_t t = 0; t < T; t++) {
+        float* g = gbase + t * C3;
+        const float* dq = dQ + t * hsp;
+        const float* dk = dK + t * hsp;
+        const float* dv = dV + t * hsp;
+        for (int64_t i = 0; i < hs; i++) {
+          g[i] += dq[i];
+          g[C + i] += dk[i];
+          g[2 * C + i] += dv[i];
+        }
       }
     }
   });

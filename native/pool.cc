@@ -42,7 +42,12 @@ void Pool::dispatch(int64_t ntasks, Job* fn) {
     cv_.notify_all();
   }
   work(s);
-  while (done_.load(std::memory_order_acquire) < ntasks) cpu_relax();
+  // Wait for the tasks other threads claimed; yield once it takes long (a
+  // busy machine may have descheduled the worker).
+  for (unsigned spins = 0; done_.load(std::memory_order_acquire) < ntasks; spins++) {
+    if (spins < 20000) cpu_relax();
+    else std::this_thread::yield();
+  }
 }
 
 void Pool::work(uint64_t s) {

@@ -71,9 +71,10 @@ class Pool {
 // The process-wide pool the kernels share.
 Pool& pool();
 
-// Splits [0, n) into at most pool().size() * chunksPerThread contiguous
-// ranges of at least `grain` items and runs fn(begin, end) on each, in
-// parallel. Small ranges run inline.
+// Splits [0, n) into contiguous ranges of at least `grain` items, up to 4
+// per thread (so a thread that gets descheduled on a busy machine leaves
+// work for the others), and runs fn(begin, end) on each in parallel. Small
+// ranges run inline.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {
   Pool& p = pool();
@@ -84,7 +85,7 @@ void parallel_for(int64_t n, int64_t grain, F&& fn) {
     return;
   }
   int64_t nchunks = n / grain;
-  if (nchunks > nthreads) nchunks = nthreads;
+  if (nchunks > 4 * nthreads) nchunks = 4 * nthreads;
   int64_t per = (n + nchunks - 1) / nchunks;
   p.run(nchunks, [&](int64_t c) {
     int64_t b = c * per, e = b + per < n ? b + per : n;

@@ -20,15 +20,26 @@ static inline v16 load16(const float* p) { v16 v; std::memcpy(&v, p, sizeof v); 
 static inline void store16(float* p, v16 v) { std::memcpy(p, &v, sizeof v); }
 static inline v16 splat16(float x) { return v16{} + x; }
 
+// Horizontal sum and max as trees of shuffles: 4 dependent steps instead
+// of 15, which matters in the attention softmax (one of each per row).
+static inline v16 fold8(v16 v) { return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7); }
+static inline v16 fold4(v16 v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11); }
+static inline v16 fold2(v16 v) { return __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13); }
+static inline v16 fold1(v16 v) { return __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14); }
 static inline float hsum16(v16 v) {
-  float s = 0;
-  for (int i = 0; i < 16; i++) s += v[i];
-  return s;
+  v += fold8(v);
+  v += fold4(v);
+  v += fold2(v);
+  v += fold1(v);
+  return v[0];
 }
+static inline v16 vmax(v16 a, v16 b) { return a > b ? a : b; }
 static inline float hmax16(v16 v) {
-  float m = v[0];
-  for (int i = 1; i < 16; i++) m = v[i] > m ? v[i] : m;
-  return m;
+  v = vmax(v, fold8(v));
+  v = vmax(v, fold4(v));
+  v = vmax(v, fold2(v));
+  v = vmax(v, fold1(v));
+  return v[0];
 }
 
 // The math below is written once for float and for v16 (GCC's vector
@@ -64,8 +75,7 @@ static inline F fexp(F x) {
   // 2^n as 2 * 2^(n-1), so n = 128 stays a normal float.
   F y = p * as_float((to_int(n) + 126) << 23) * 2.0f;
   y = x < lo ? cst<F>(0.0f) : y;
-  y = x > hi ? cst<F>(INFINITY) : y;
-  return x != x ? x : y;
+  return x > hi ? cst<F>(INFINITY) : y;  // NaN falls through every test and stays NaN
 }
 
 const float kInvSqrt2 = 0.70710678118654752f;
