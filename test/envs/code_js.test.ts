@@ -7,7 +7,8 @@ import { runInNewContext, Script } from 'node:vm';
 import { CODE_FAMILIES, createCodeJsFamily, extractCode } from '../../src/envs/code/index.ts';
 import { MAX_SOURCE_CHARS, PROBLEMS } from '../../src/envs/code/code_js.ts';
 import { applyEdits, type MutantKind } from '../../src/envs/code/problems.ts';
-import { encodeValue } from '../../src/envs/code/harness.ts';
+import { encodeValue, gradeRun, RESULTS_MARK } from '../../src/envs/code/harness.ts';
+import type { RunResult } from '../../src/envs/code/sandbox.ts';
 import { BwrapSandbox, probeBwrap } from '../../src/envs/code/bwrap.ts';
 import { QuickJsSandbox } from '../../src/envs/code/quickjs.ts';
 import { detectSandbox } from '../../src/envs/code/detect.ts';
@@ -81,6 +82,33 @@ describe('the problem bank', () => {
         const task = family.generate(seed, d);
         for (const t of (task.meta as unknown as { tests: { expected: Json }[] }).tests) assert.ok(encodeValue(t.expected).length < 1000);
       }
+  });
+});
+
+describe('gradeRun', () => {
+  const ran = (stdout: string, more: Partial<RunResult> = {}): RunResult => ({ status: 'exited', exitCode: 0, signal: null, stdout, stderr: '', truncated: false, wallMs: 5, ...more });
+  const line = (obj: unknown) => `noise\n${RESULTS_MARK}${JSON.stringify(obj)}\n`;
+
+  test('compares encodings test by test', () => {
+    assert.deepEqual(gradeRun(ran(line({ results: [{ out: '3' }, { out: '[1,2]' }] })), [3, [1, 2]], 't'), { reward: 1, ok: true, reason: 'correct' });
+    const v = gradeRun(ran(line({ results: [{ out: '3' }, { out: '[2,1]' }] })), [3, [1, 2]], 't');
+    assert.deepEqual([v.reward, v.reason], [0.5, 'wrong']);
+  });
+
+  test('malformed or forged reports never throw', () => {
+    for (const stdout of [line({ results: [1, null, { out: 5 }] }), line({ compile: null }), line([]), line('x'), `${RESULTS_MARK}{not json`, line({ results: [{ error: 7 }] })]) {
+      const v = gradeRun(ran(stdout), [1, 2, 3], 't');
+      assert.equal(v.ok, false, stdout);
+      assert.equal(v.reward < 1, true);
+    }
+  });
+
+  test('run statuses and OS errors map to reasons', () => {
+    assert.equal(gradeRun(ran('', { status: 'timeout' }), [1], 't').reason, 'timeout');
+    assert.equal(gradeRun(ran('', { status: 'memory_limit' }), [1], 't').reason, 'memory_limit');
+    assert.equal(gradeRun(ran('', { exitCode: 1 }), [1], 't').reason, 'runtime_error');
+    const blocked = gradeRun(ran(line({ results: [{ out: '1' }, { error: { name: 'Error', message: 'x', code: 'EACCES', syscall: 'open' } }] })), [1, 2], 't');
+    assert.deepEqual([blocked.reason, blocked.reward], ['blocked', 0]);
   });
 });
 
@@ -165,7 +193,7 @@ for (const impl of SANDBOXES) {
 }
 
 test('code-js-v1 passes the shared conformance suite', async () => {
-  assert.deepEqual(CODE_FAMILIES.map((f) => f.id), ['code-js-v1']);
+  assert.deepEqual(CODE_FAMILIES.map((f) => f.id), ['code-js-v1', 'code-rpn-v1']);
   const report = await checkTaskFamily(CODE_FAMILIES[0], { seeds: 3, statSeeds: 24 });
   assertConformance(report);
   assert.ok(['bwrap', 'quickjs'].includes(detectSandbox().sandbox.name));

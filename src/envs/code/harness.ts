@@ -156,18 +156,39 @@ function classify(e: ErrorInfo): 'blocked' | 'memory_limit' | 'runtime_error' {
 const clip = (s: string, n = 160): string => (s.length > n ? `${s.slice(0, n)}...` : s);
 const errText = (e: ErrorInfo): string => clip(`${e.name}: ${e.message}${e.code ? ` (${e.code})` : ''}`);
 
-/** The harness's report, if the run printed one (the last results line wins). */
+/**
+ * The harness's report, if the run printed one (the last results line wins),
+ * rebuilt field by field: the program can print anything after the marker.
+ */
 function readReport(stdout: string): Report | null {
   const at = stdout.lastIndexOf(RESULTS_MARK);
   if (at < 0) return null;
   let end = stdout.indexOf('\n', at);
   if (end < 0) end = stdout.length;
+  let r: Record<string, unknown>;
   try {
-    const r = JSON.parse(stdout.slice(at + RESULTS_MARK.length, end)) as unknown;
-    return r !== null && typeof r === 'object' ? (r as Report) : null;
+    const parsed = JSON.parse(stdout.slice(at + RESULTS_MARK.length, end)) as unknown;
+    if (parsed === null || typeof parsed !== 'object') return null;
+    r = parsed as Record<string, unknown>;
   } catch {
     return null;
   }
+  if ('compile' in r) return { compile: toError(r.compile) };
+  if ('setup' in r) return { setup: toError(r.setup) };
+  if (r.missing === true) return { missing: true };
+  if (!Array.isArray(r.results)) return null;
+  return {
+    results: r.results.map((x: unknown) => {
+      const o = (x !== null && typeof x === 'object' ? x : {}) as Record<string, unknown>;
+      return 'error' in o ? { error: toError(o.error) } : { out: typeof o.out === 'string' ? o.out : '<malformed result>' };
+    }),
+  };
+}
+
+function toError(x: unknown): ErrorInfo {
+  const o = (x !== null && typeof x === 'object' ? x : {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { name: str(o.name) ?? 'Error', message: str(o.message) ?? '', code: str(o.code), syscall: str(o.syscall) };
 }
 
 /**
@@ -188,7 +209,7 @@ export function gradeRun(run: RunResult, expected: readonly Json[], label: strin
   if ('compile' in report) return tag(report.compile.name === 'SyntaxError' ? 'syntax_error' : 'runtime_error', errText(report.compile));
   if ('setup' in report) return tag(classify(report.setup), `top-level code threw ${errText(report.setup)}`);
   if ('missing' in report) return tag('missing_function', 'the program does not define the function');
-  const results = Array.isArray(report.results) ? report.results : [];
+  const results = report.results;
   const last = results[results.length - 1];
   if (last && 'error' in last && classify(last.error) === 'memory_limit') return tag('memory_limit', `test ${results.length} threw ${errText(last.error)}`);
   if (results.length !== expected.length) return tag('runtime_error', `reported ${results.length} results for ${expected.length} tests`);
