@@ -185,6 +185,12 @@ for (const impl of IMPLEMENTATIONS) {
       assert.ok(r.wallMs < 8000, `wall ${r.wallMs} ms`);
     });
 
+    test('unbounded recursion is an ordinary error, not a crash', async () => {
+      const r = await sb.run('function f(n) { return f(n + 1) + 1; } f(0);', LIMITS);
+      assert.deepEqual([r.status, r.exitCode], ['exited', 1]);
+      assert.match(r.stderr, /Maximum call stack size exceeded|stack overflow/);
+    });
+
     test('writes outside the scratch dir never reach the host', async () => {
       const targets = [HOST_TMP_MARK, `${PROJECT_DIR}/escape-${TOKEN}`, `/usr/escape-${TOKEN}`];
       const r = await sb.run(
