@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { Rng, type RngState } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { backward, noGrad } from '../tensor/tensor.ts';
-import { GPT, type GPTConfig } from '../models/gpt.ts';
+import { withPool } from '../tensor/pool.ts';
+import { GPT, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
 import { tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
 import { AdamW, clipGradNorm, cosineSchedule } from '../nn/optim.ts';
 import { loadCheckpoint, saveCheckpoint, validateAgainst } from '../nn/checkpoint.ts';
@@ -134,11 +135,11 @@ export function trainLM(run: LMRun): LMResult {
   writeFileSync(join(run.outDir, 'config.json'), JSON.stringify({ kind: run.kind, model: run.model, train: cfg, data: run.data.describe() }, null, 2) + '\n');
   const metricsFile = join(run.outDir, 'metrics.jsonl');
   const valBatches = run.data.valBatches(Math.min(cfg.batchSize, 32), T, cfg.evalBatches);
-  const evaluate = (): number | null => (valBatches.length ? noGrad(() => {
+  const evaluate = (): number | null => (valBatches.length ? withPool(() => noGrad(() => {
     let s = 0;
     for (const b of valBatches) s += model.loss(b.ids, b.targets, b.B, b.T).item();
     return s / valBatches.length;
-  }) : null);
+  })) : null);
 
   const save = (): void => {
     saveCheckpoint(ckDir, {
@@ -156,16 +157,20 @@ export function trainLM(run: LMRun): LMResult {
   const stopAt = Math.min(cfg.steps, run.until ?? cfg.steps);
   while (state.step < stopAt) {
     const batch = run.data.trainBatch(cfg.batchSize, T, rng);
-    const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
-    backward(loss);
-    const gradNorm = clipGradNorm(opt.params, cfg.gradClip);
     const lr = cosineSchedule(state.step, { lr: cfg.lr, minLr: cfg.minLr, warmup: cfg.warmup, totalSteps: cfg.steps });
-    opt.update(lr);
-    opt.zeroGrad();
+    // one step in a pooled scope: activations and grads are recycled, nothing escapes but numbers
+    const { lossValue, gradNorm } = withPool(() => {
+      const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
+      backward(loss);
+      const norm = clipGradNorm(opt.params, cfg.gradClip);
+      opt.update(lr);
+      opt.zeroGrad();
+      return { lossValue: loss.item(), gradNorm: norm };
+    });
 
     state.step++;
     state.tokens += batch.tokens;
-    state.lastLoss = loss.item();
+    state.lastLoss = lossValue;
     firstLoss ??= state.lastLoss;
     sessionTokens += batch.B * batch.T;
     const info: StepInfo = {
@@ -197,7 +202,12 @@ export function loadModel(dir: string): { model: GPT; tokenizer: Tokenizer; conf
   const ck = loadCheckpoint(dir);
   const config = ck.config as { kind: string; model: GPTConfig; train: TrainConfig };
   if (!config?.model) throw new UserError(`${dir}/config.json: no "model" section`);
-  const model = new GPT(config.model, 0);
+  let model: GPT;
+  try {
+    model = new GPT(validateGPTConfig(config.model, `${dir}/config.json: model`), 0);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
   validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), dir);
   for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
   return { model, tokenizer: tokenizerFromJSON(ck.tokenizer, `${dir}/tokenizer.json`), config };

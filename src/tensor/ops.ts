@@ -9,6 +9,7 @@ import { K } from './backend.ts';
 import { sizeOf } from './kernels/ref.ts';
 import type { BinaryOp, UnaryOp } from './kernels/types.ts';
 import { record, Tensor } from './tensor.ts';
+import { allocF32 } from './pool.ts';
 
 function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
@@ -30,21 +31,23 @@ export function broadcastShape(a: readonly number[], b: readonly number[], op = 
 
 function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShape(a.shape, b.shape, op);
-  const out = Tensor.zeros(shape);
+  const out = Tensor.empty(shape);
   K.binary(op, a.data, a.shape, b.data, b.shape, out.data, shape);
   return record(out, [a, b], () => {
     const dy = out.grad!;
     // d/da and d/db of each op, expressed as an elementwise factor, then summed over broadcast dims
     if (a.requiresGrad) {
-      if (op === 'add' || op === 'sub') K.reduceBroadcast(dy, shape, a.gradBuf(), a.shape);
+      // same shape and no gradient yet: a's gradient IS dy (out is done with it), so share instead of copying
+      if ((op === 'add' || op === 'sub') && !a.grad && a.size === dy.length) a.grad = dy;
+      else if (op === 'add' || op === 'sub') K.reduceBroadcast(dy, shape, a.gradBuf(), a.shape);
       else {
-        const t = new Float32Array(dy.length); // dy * b  or  dy / b
+        const t = allocF32(dy.length); // dy * b  or  dy / b
         K.binary(op, dy, shape, b.data, b.shape, t, shape);
         K.reduceBroadcast(t, shape, a.gradBuf(), a.shape);
       }
     }
     if (b.requiresGrad) {
-      const t = new Float32Array(dy.length);
+      const t = allocF32(dy.length);
       if (op === 'add') t.set(dy);
       else if (op === 'sub') K.scale(dy, -1, t);
       else if (op === 'mul') K.binary('mul', dy, shape, a.data, a.shape, t, shape);
@@ -65,7 +68,7 @@ export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
 export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  const out = Tensor.zeros(x.shape);
+  const out = Tensor.empty(x.shape);
   K.unary(op, x.data, out.data);
   return record(out, [x], () => K.unaryBackward(op, x.data, out.data, out.grad!, x.gradBuf()));
 }
@@ -81,7 +84,7 @@ export const square = (x: Tensor): Tensor => unary('square', x);
 
 /** x * s for a plain number s. */
 export function scale(x: Tensor, s: number): Tensor {
-  const out = Tensor.zeros(x.shape);
+  const out = Tensor.empty(x.shape);
   K.scale(x.data, s, out.data);
   return record(out, [x], () => K.axpy(out.grad!, s, x.gradBuf()));
 }
@@ -136,7 +139,7 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     throw new Error(`matmul: batch dims of ${shapeStr(a.shape)} and ${shapeStr(b.shape)} must match (or b be 2-D)`);
   }
   const sA = ar * ac, sB = bBatch === 1 ? 0 : br * bc, K_ = Ka;
-  const out = Tensor.zeros([...batchShape, M, N]);
+  const out = Tensor.empty([...batchShape, M, N]);
   K.matmul(a.data, b.data, out.data, batch, M, N, K_, tA, tB, false, sA, sB);
   return record(out, [a, b], () => {
     const dC = out.grad!;
@@ -171,7 +174,7 @@ export function linear(x: Tensor, W: Tensor, bias: Tensor | null): Tensor {
   if (W.rank !== 2 || x.shape[x.rank - 1] !== nIn) throw new Error(`linear: x ${shapeStr(x.shape)} does not match weight ${shapeStr(W.shape)}`);
   if (bias && (bias.rank !== 1 || bias.size !== nOut)) throw new Error(`linear: bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(W.shape)}`);
   const rows = x.size / nIn;
-  const out = Tensor.zeros([...x.shape.slice(0, -1), nOut]);
+  const out = Tensor.empty([...x.shape.slice(0, -1), nOut]);
   K.matmul(x.data, W.data, out.data, 1, rows, nOut, nIn, false, true, false, 0, 0); // (rows, out)
   if (bias) K.addBias(out.data, bias.data, rows, nOut);
   return record(out, bias ? [x, W, bias] : [x, W], () => {
@@ -189,21 +192,21 @@ export function layernorm(x: Tensor, w: Tensor, b: Tensor, eps = 1e-5): Tensor {
   const n = x.shape[x.rank - 1];
   if (w.size !== n || b.size !== n) throw new Error(`layernorm: x ${shapeStr(x.shape)} with weight ${shapeStr(w.shape)} and bias ${shapeStr(b.shape)}`);
   const rows = x.size / n;
-  const out = Tensor.zeros(x.shape);
-  const mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = Tensor.empty(x.shape);
+  const mean = allocF32(rows, false), rstd = allocF32(rows, false);
   K.layernorm(x.data, w.data, b.data, out.data, mean, rstd, rows, n, eps);
   return record(out, [x, w, b], () => {
     // the kernel accumulates all three grads; give it scratch for the ones not needed
-    const dx = x.requiresGrad ? x.gradBuf() : new Float32Array(x.size);
-    const dw = w.requiresGrad ? w.gradBuf() : new Float32Array(n);
-    const db = b.requiresGrad ? b.gradBuf() : new Float32Array(n);
+    const dx = x.requiresGrad ? x.gradBuf() : allocF32(x.size);
+    const dw = w.requiresGrad ? w.gradBuf() : allocF32(n);
+    const db = b.requiresGrad ? b.gradBuf() : allocF32(n);
     K.layernormBackward(x.data, w.data, mean, rstd, out.grad!, dx, dw, db, rows, n);
   });
 }
 
 function softmaxOp(x: Tensor, logSpace: boolean): Tensor {
   const n = x.shape[x.rank - 1], rows = x.size / n;
-  const out = Tensor.zeros(x.shape);
+  const out = Tensor.empty(x.shape);
   K.softmax(x.data, out.data, rows, n, logSpace);
   return record(out, [x], () => K.softmaxBackward(out.data, out.grad!, x.gradBuf(), rows, n, logSpace));
 }
@@ -221,7 +224,7 @@ export function causalAttention(qkv: Tensor, nHead: number): Tensor {
   const [B, T, C3] = qkv.shape, C = C3 / 3;
   if (C % nHead !== 0) throw new Error(`causalAttention: C=${C} is not divisible by nHead=${nHead}`);
   const out = Tensor.zeros([B, T, C]);
-  const att = new Float32Array(B * nHead * T * T); // (B, H, T, T)
+  const att = allocF32(B * nHead * T * T); // (B, H, T, T)
   K.attention(qkv.data, out.data, att, B, T, C, nHead);
   return record(out, [qkv], () => K.attentionBackward(qkv.data, att, out.grad!, qkv.gradBuf(), B, T, C, nHead));
 }
@@ -233,7 +236,7 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
   for (let i = 0; i < ids.length; i++) {
     if (!(ids[i] >= 0 && ids[i] < V)) throw new Error(`embedding: id ${ids[i]} at position ${i} is outside [0, ${V})`);
   }
-  const out = Tensor.zeros([...idsShape, D]);
+  const out = Tensor.empty([...idsShape, D]);
   K.embedding(table.data, ids, out.data, ids.length, D);
   return record(out, [table], () => K.embeddingBackward(out.grad!, ids, table.gradBuf(), ids.length, D));
 }
@@ -249,10 +252,10 @@ export function tokenNll(logits: Tensor, targets: Int32Array): Tensor {
   for (let i = 0; i < rows; i++) {
     if (targets[i] >= V) throw new Error(`tokenNll: target ${targets[i]} at row ${i} is outside [0, ${V})`);
   }
-  const out = Tensor.zeros(logits.shape.slice(0, -1));
+  const out = Tensor.empty(logits.shape.slice(0, -1));
   K.crossEntropy(logits.data, targets, out.data, rows, V, null, null);
   return record(out, [logits], () => {
-    const scratch = new Float32Array(rows);
+    const scratch = allocF32(rows);
     K.crossEntropy(logits.data, targets, scratch, rows, V, logits.gradBuf(), out.grad!);
   });
 }
@@ -266,7 +269,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, weights?: Floa
   if (weights && weights.length !== rows) throw new Error(`crossEntropy: ${weights.length} weights for ${rows} rows`);
   const nll = tokenNll(logits, targets);
   let denom = 0;
-  const w = new Float32Array(rows);
+  const w = allocF32(rows);
   for (let i = 0; i < rows; i++) {
     w[i] = targets[i] < 0 ? 0 : weights ? weights[i] : 1;
     denom += w[i];

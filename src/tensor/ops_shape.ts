@@ -5,6 +5,7 @@
 import { K } from './backend.ts';
 import { sizeOf } from './kernels/ref.ts';
 import { record, Tensor } from './tensor.ts';
+import { allocF32 } from './pool.ts';
 
 function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
@@ -29,7 +30,7 @@ export function sum(x: Tensor, axis?: number, keepDim = false): Tensor {
     let s = 0;
     for (let i = 0; i < x.size; i++) s += x.data[i];
     const out = Tensor.scalar(s);
-    return record(out, [x], () => K.axpy(new Float32Array(x.size).fill(out.grad![0]), 1, x.gradBuf()));
+    return record(out, [x], () => K.axpy(allocF32(x.size).fill(out.grad![0]), 1, x.gradBuf()));
   }
   const a = normAxis(axis, x.rank, 'sum');
   const [outer, n, inner] = around(x.shape, a);
@@ -95,7 +96,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   K.permute(x.data, x.shape, perm, out.data);
   const inverse = perm.map((_, i) => perm.indexOf(i));
   return record(out, [x], () => {
-    const back = new Float32Array(x.size);
+    const back = allocF32(x.size);
     K.permute(out.grad!, shape, inverse, back);
     K.axpy(back, 1, x.gradBuf());
   });

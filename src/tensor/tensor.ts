@@ -9,6 +9,7 @@
  */
 import type { Rng } from '../util/rng.ts';
 import { sizeOf } from './kernels/ref.ts';
+import { allocF32 } from './pool.ts';
 
 export class Tensor {
   data: Float32Array;
@@ -28,11 +29,16 @@ export class Tensor {
   }
 
   static zeros(shape: readonly number[], requiresGrad = false): Tensor {
-    return new Tensor(new Float32Array(sizeOf(shape)), shape, requiresGrad);
+    return new Tensor(allocF32(sizeOf(shape)), shape, requiresGrad);
+  }
+
+  /** Uninitialized contents (inside a pool scope): for op outputs that a kernel overwrites entirely. */
+  static empty(shape: readonly number[]): Tensor {
+    return new Tensor(allocF32(sizeOf(shape), false), shape);
   }
 
   static full(shape: readonly number[], value: number, requiresGrad = false): Tensor {
-    return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape, requiresGrad);
+    return new Tensor(allocF32(sizeOf(shape)).fill(value), shape, requiresGrad);
   }
 
   static from(values: ArrayLike<number>, shape?: readonly number[], requiresGrad = false): Tensor {
@@ -66,7 +72,7 @@ export class Tensor {
 
   /** The gradient buffer, allocated as zeros on first use. */
   gradBuf(): Float32Array {
-    if (!this.grad) this.grad = new Float32Array(this.data.length);
+    if (!this.grad) this.grad = allocF32(this.data.length);
     return this.grad;
   }
 
