@@ -33,7 +33,7 @@ test('the registry holds every built-in environment under a unique versioned id'
   for (const id of ids) assert.match(id, /^[a-z0-9-]+-v\d+$/);
   const expected = [
     'addsub-v1', 'multiplication-v1', 'countdown-v1', 'modular-v1', 'linear-eq-v1', 'base-convert-v1', 'sort-v1', 'string-transform-v1',
-    'count-parity-v1', 'bool-expr-v1', 'shortest-path-v1', 'sudoku4-v1', 'code-js-v1', 'guess-number-v1', 'retry-arith-v1', 'calc-tool-v1',
+    'count-parity-v1', 'bool-expr-v1', 'shortest-path-v1', 'sudoku4-v1', 'code-js-v1', 'code-rpn-v1', 'guess-number-v1', 'retry-arith-v1', 'calc-tool-v1',
     'tictactoe-v1', 'connect4-v1',
   ];
   assert.deepEqual([...ids].sort(), [...expected].sort());
