@@ -5,10 +5,15 @@
 // A call processes pairs p in [p0, p1) of the B*H pairs, so threads can split
 // one call. `work` is this thread's scratch of attentionWorkFloats(T, hs)
 // floats; `mmScratch` is its matmul scratch.
-import { matmul } from './matmul';
+import { matmul, packedBFloats } from './matmul';
 
 export function attentionWorkFloats(T: i32, hs: i32): i32 {
-  return 7 * T * hs + T * T;
+  return 7 * T * hs + T * T + packFloats(T, hs);
+}
+
+/** The packed-B area of the largest of the per-head products. */
+function packFloats(T: i32, hs: i32): i32 {
+  return max(packedBFloats(T, hs), packedBFloats(hs, T));
 }
 
 /** dst (T, hs) = the head's columns [col, col + hs) of src rows (row length ld). */
@@ -38,6 +43,7 @@ export function attention(
   const hs = C / H, C3 = 3 * C;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hs));
   const q = work, k = q + <usize>(T * hs) * 4, v = k + <usize>(T * hs) * 4, o = v + <usize>(T * hs) * 4;
+  const packed = o + <usize>(T * hs) * 4;
   for (let p = p0; p < p1; p++) {
     const b = p / H, h = p % H;
     const rows = qkv + <usize>(b * T * C3) * 4;
@@ -46,7 +52,7 @@ export function attention(
     gatherHead(rows, C3, 2 * C + h * hs, T, hs, v);
     // S = q k^T (T, T), straight into the att block, then masked softmax in place
     const P = att + <usize>(p * T * T) * 4;
-    matmul(q, k, P, 1, T, T, hs, false, true, false, 0, 0, 0, T, 0, T, mmScratch);
+    matmul(q, k, P, T, T, hs, false, true, false, packed, mmScratch);
     for (let t = 0; t < T; t++) {
       const row = P + <usize>(t * T) * 4;
       let mx = -Infinity as f32;
@@ -62,7 +68,7 @@ export function attention(
       if (t + 1 < T) memory.fill(row + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
     }
     // out = P v (T, hs)
-    matmul(P, v, o, 1, T, hs, T, false, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    matmul(P, v, o, T, hs, T, false, false, false, packed, mmScratch);
     scatterHead(o, T, hs, out + <usize>(b * T * C) * 4, C, h * hs, false);
   }
 }
@@ -74,6 +80,7 @@ export function attentionBackward(
   const hs = C / H, C3 = 3 * C, n = <usize>(T * hs) * 4;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hs));
   const q = work, k = q + n, v = k + n, dO = v + n, dq = dO + n, dk = dq + n, dv = dk + n, dP = dv + n;
+  const packed = dP + <usize>(T * T) * 4;
   for (let p = p0; p < p1; p++) {
     const b = p / H, h = p % H;
     const rows = qkv + <usize>(b * T * C3) * 4;
@@ -83,8 +90,8 @@ export function attentionBackward(
     gatherHead(dout + <usize>(b * T * C) * 4, C, h * hs, T, hs, dO);
     const P = att + <usize>(p * T * T) * 4;
     // dP = dO v^T (T, T); dv = P^T dO (T, hs)
-    matmul(dO, v, dP, 1, T, T, hs, false, true, false, 0, 0, 0, T, 0, T, mmScratch);
-    matmul(P, dO, dv, 1, T, hs, T, true, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    matmul(dO, v, dP, T, T, hs, false, true, false, packed, mmScratch);
+    matmul(P, dO, dv, T, hs, T, true, false, false, packed, mmScratch);
     // dS = P * (dP - sum_j P dP) * scale, in place of dP (zero above the diagonal, as P is)
     for (let t = 0; t < T; t++) {
       const pr = P + <usize>(t * T) * 4, dr = dP + <usize>(t * T) * 4;
@@ -94,8 +101,8 @@ export function attentionBackward(
       if (t + 1 < T) memory.fill(dr + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
     }
     // dq = dS k (T, hs); dk = dS^T q (T, hs)
-    matmul(dP, k, dq, 1, T, hs, T, false, false, false, 0, 0, 0, T, 0, hs, mmScratch);
-    matmul(dP, q, dk, 1, T, hs, T, true, false, false, 0, 0, 0, T, 0, hs, mmScratch);
+    matmul(dP, k, dq, T, hs, T, false, false, false, packed, mmScratch);
+    matmul(dP, q, dk, T, hs, T, true, false, false, packed, mmScratch);
     const drows = dqkv + <usize>(b * T * C3) * 4;
     scatterHead(dq, T, hs, drows, C3, h * hs, true);
     scatterHead(dk, T, hs, drows, C3, C + h * hs, true);

@@ -1,87 +1,51 @@
 // SIMD matmul over packed panels (AssemblyScript, f32x4).
 //
-// C (M, N) = op(A) (M, K) @ op(B) (K, N), restricted to the tile of C given by
-// rows [i0, i1) and columns [j0, j1), so two threads can share one call.
-// All pointers are byte offsets into the (shared) linear memory; the caller
-// owns the layout and gives each thread its own packA / packB buffers.
-//   packB: op(B)[kc block, nc block] as panels of NR columns, each (kc, NR)
-//   packA: op(A)[mc block, kc block] as panels of MR rows, each (kc, MR)
-// The loop order is GotoBLAS's: one B panel (kc*NR floats) stays in L1 while
-// the A block (MC*KC floats) streams from L2 through the micro-kernel.
-// Panels are zero-padded at the edges, so the micro-kernel always computes a
-// full MR x NR tile and only the store is clipped (through `tile`).
+// C (M, N) = op(A) (M, K) @ op(B) (K, N) in two steps, so threads can share
+// one product without packing anything twice:
+//   packB         op(B) as panels of NR columns, each (K, NR) contiguous,
+//                 zero-padded past column N (panel p at p*K*NR floats);
+//                 threads split the panels;
+//   matmulPacked  the tile rows [i0, i1) x columns [j0, j1) of C from op(A)
+//                 and the packed B; threads split the rows (or columns).
+// Loop order is GotoBLAS's: an A block (MC x KC, packed as panels of MR rows)
+// stays in L2, one B panel (KC x NR) in L1, and the micro-kernel computes a
+// full MR x NR tile; edge tiles are clipped on the store (through `tile`).
+// All pointers are byte offsets into the shared linear memory; the JS side
+// owns the layout and gives each thread its own scratch.
 
 const MR = 4;
 const NR = 8;
 const KC = 256;
 const MC = 128;
-const NC = 512;
 
-/** Bytes a thread needs for packA, packB and the edge tile. */
+/** Bytes of a thread's scratch: the packed A block and the edge tile. */
 export function matmulScratchBytes(): i32 {
-  return (MC * KC + KC * NC + MR * NR) * 4;
+  return (MC * KC + MR * NR) * 4;
 }
 
-export function matmul(
-  a: usize, b: usize, c: usize,
-  batch: i32, M: i32, N: i32, K: i32,
-  transA: bool, transB: bool, accumulate: bool,
-  strideA: i32, strideB: i32,
-  i0: i32, i1: i32, j0: i32, j1: i32,
-  scratch: usize,
-): void {
-  const packA = scratch;
-  const packB = packA + <usize>(MC * KC * 4);
-  const tile = packB + <usize>(KC * NC * 4);
-  for (let bi = 0; bi < batch; bi++) {
-    const a0 = a + <usize>(bi * strideA) * 4;
-    const b0 = b + <usize>(bi * strideB) * 4;
-    const c0 = c + <usize>(bi * M * N) * 4;
-    if (K == 0) {
-      if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c0 + <usize>(i * N + j0) * 4, 0, <usize>(j1 - j0) * 4);
-      continue;
-    }
-    for (let jc = j0; jc < j1; jc += NC) {
-      const nc = min(NC, j1 - jc);
-      for (let pc = 0; pc < K; pc += KC) {
-        const kc = min(KC, K - pc);
-        const acc = accumulate || pc > 0;
-        packPanelsB(b0, transB, K, N, pc, kc, jc, nc, packB);
-        for (let ic = i0; ic < i1; ic += MC) {
-          const mc = min(MC, i1 - ic);
-          for (let ir = 0; ir < mc; ir += MR) packPanelA(a0, transA, M, K, ic + ir, min(MR, mc - ir), pc, kc, packA + <usize>(ir * kc) * 4);
-          for (let jr = 0; jr < nc; jr += NR) {
-            const nr = min(NR, nc - jr);
-            const pb = packB + <usize>(jr * kc) * 4;
-            for (let ir = 0; ir < mc; ir += MR) {
-              micro(packA + <usize>(ir * kc) * 4, pb, kc, c0 + <usize>((ic + ir) * N + jc + jr) * 4, N, min(MR, mc - ir), nr, acc, tile);
-            }
-          }
-        }
-      }
-    }
-  }
+/** Floats of a packed op(B) with N columns and K rows. */
+export function packedBFloats(N: i32, K: i32): i32 {
+  return ((N + NR - 1) / NR) * NR * K;
 }
 
-// @ts-ignore: decorator
-@inline
-function packPanelsB(b0: usize, transB: bool, K: i32, N: i32, pc: i32, kc: i32, jc: i32, nc: i32, out: usize): void {
-  for (let jr = 0; jr < nc; jr += NR) {
-    const nr = min(NR, nc - jr);
-    let o = out + <usize>(jr * kc) * 4;
+/** Packs panels [p0, p1) of op(B) into out. */
+export function packB(b: usize, transB: bool, K: i32, N: i32, p0: i32, p1: i32, out: usize): void {
+  for (let p = p0; p < p1; p++) {
+    const j = p * NR, nr = min(NR, N - j);
+    let o = out + <usize>(p * K * NR) * 4;
     if (!transB) {
       // op(B)[k, j] = B[k*N + j]: each panel row is NR contiguous floats
-      let src = b0 + <usize>(pc * N + jc + jr) * 4;
+      let src = b + <usize>j * 4;
       const ld = <usize>N * 4;
       if (nr == NR) {
-        for (let k = 0; k < kc; k++) {
+        for (let k = 0; k < K; k++) {
           v128.store(o, v128.load(src));
           v128.store(o, v128.load(src, 16), 16);
           o += NR * 4;
           src += ld;
         }
       } else {
-        for (let k = 0; k < kc; k++) {
+        for (let k = 0; k < K; k++) {
           for (let jj = 0; jj < NR; jj++) store<f32>(o + <usize>jj * 4, jj < nr ? load<f32>(src + <usize>jj * 4) : 0);
           o += NR * 4;
           src += ld;
@@ -92,14 +56,50 @@ function packPanelsB(b0: usize, transB: bool, K: i32, N: i32, pc: i32, kc: i32, 
       for (let jj = 0; jj < NR; jj++) {
         let d = o + <usize>jj * 4;
         if (jj < nr) {
-          let src = b0 + <usize>((jc + jr + jj) * K + pc) * 4;
-          for (let k = 0; k < kc; k++) { store<f32>(d, load<f32>(src)); d += NR * 4; src += 4; }
+          let src = b + <usize>((j + jj) * K) * 4;
+          for (let k = 0; k < K; k++) { store<f32>(d, load<f32>(src)); d += NR * 4; src += 4; }
         } else {
-          for (let k = 0; k < kc; k++) { store<f32>(d, 0); d += NR * 4; }
+          for (let k = 0; k < K; k++) { store<f32>(d, 0); d += NR * 4; }
         }
       }
     }
   }
+}
+
+/** C[i0:i1, j0:j1] (+)= op(A) @ op(B), op(B) packed by packB at pB; j0 is a multiple of NR. */
+export function matmulPacked(
+  a: usize, pB: usize, c: usize, M: i32, N: i32, K: i32, transA: bool, accumulate: bool,
+  i0: i32, i1: i32, j0: i32, j1: i32, scratch: usize,
+): void {
+  if (K == 0) {
+    if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>(i * N + j0) * 4, 0, <usize>(j1 - j0) * 4);
+    return;
+  }
+  const packA = scratch, tile = scratch + <usize>(MC * KC) * 4;
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    const acc = accumulate || pc > 0;
+    for (let ic = i0; ic < i1; ic += MC) {
+      const mc = min(MC, i1 - ic);
+      for (let ir = 0; ir < mc; ir += MR) packPanelA(a, transA, M, K, ic + ir, min(MR, mc - ir), pc, kc, packA + <usize>(ir * kc) * 4);
+      for (let jr = j0; jr < j1; jr += NR) {
+        const nr = min(NR, j1 - jr);
+        const pb = pB + <usize>((jr / NR) * K * NR + pc * NR) * 4;
+        for (let ir = 0; ir < mc; ir += MR) {
+          micro(packA + <usize>(ir * kc) * 4, pb, kc, c + <usize>((ic + ir) * N + jr) * 4, N, min(MR, mc - ir), nr, acc, tile);
+        }
+      }
+    }
+  }
+}
+
+/** The whole product on one thread, packing B into `packed` (packedBFloats(N, K) floats). */
+export function matmul(
+  a: usize, b: usize, c: usize, M: i32, N: i32, K: i32,
+  transA: bool, transB: bool, accumulate: bool, packed: usize, scratch: usize,
+): void {
+  packB(b, transB, K, N, 0, (N + NR - 1) / NR, packed);
+  matmulPacked(a, packed, c, M, N, K, transA, accumulate, 0, M, 0, N, scratch);
 }
 
 // @ts-ignore: decorator

@@ -108,7 +108,8 @@ const MATMUL_SHAPES: [number, number, number, number][] = [
   // [batch, M, N, K]
   [1, 1, 1, 1], [1, 1, 7, 3], [1, 5, 1, 9], [1, 7, 13, 17], [2, 33, 65, 31], [1, 64, 48, 300],
   [1, 3, 600, 4], [3, 16, 16, 16], [2, 20, 36, 8], [1, 4, 4, 0], [1, 130, 129, 70],
-  [2, 97, 200, 130], [1, 41, 301, 200], // large enough to be split across threads
+  // large enough to be split across threads: by rows, by columns, by batch items
+  [2, 97, 200, 130], [1, 41, 301, 200], [1, 20, 300, 200], [5, 40, 50, 120],
 ];
 
 const BROADCAST_SHAPES: [number[], number[], number[]][] = [
