@@ -24,6 +24,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { formatAnswer, parseInteger, verifyExact } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'addsub-v1';
 const MAX_DIGITS = 8;
@@ -36,11 +37,6 @@ interface AddSubMeta {
   op: '+' | '-';
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > MAX_DIGITS) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${MAX_DIGITS}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): AddSubMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -166,7 +162,7 @@ export const addsub: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: MAX_DIGITS }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const op = rng.bool() ? '+' : '-';
     const long = randomDigits(rng, difficulty);

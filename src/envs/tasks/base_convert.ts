@@ -24,6 +24,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'base-convert-v1';
 const ERROR_KINDS = ['digit', 'off_by_one', 'letters', 'systematic'] as const;
@@ -61,11 +62,6 @@ function twoOf(rng: Rng, bases: readonly number[]): [number, number] {
   return [from, to];
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): BaseMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -130,7 +126,7 @@ export const baseConvert: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const level = LEVELS[difficulty - 1];
     const value = rng.range(level.lo, level.hi);

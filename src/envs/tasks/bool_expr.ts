@@ -20,6 +20,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'bool-expr-v1';
 
@@ -41,11 +42,6 @@ export type Expr =
 const TRUE_SPELLINGS: ReadonlySet<string> = new Set(['t', 'true', '1']);
 const FALSE_SPELLINGS: ReadonlySet<string> = new Set(['f', 'false', '0']);
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > MAX_LEVEL) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${MAX_LEVEL}], got ${difficulty}`);
-  }
-}
 
 function exprOf(task: Task): string {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -147,7 +143,7 @@ function randomExpr(rng: Rng, binaryOps: number): Expr {
 }
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: MAX_LEVEL }, difficulty);
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const target = rng.bool();
   let e = randomExpr(rng, difficulty);

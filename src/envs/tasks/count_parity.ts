@@ -17,6 +17,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'count-parity-v1';
 
@@ -42,11 +43,6 @@ interface CountMeta {
   seq: string;
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): CountMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -73,7 +69,7 @@ function answerFor(kind: Kind, count: number): string {
 }
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
   const { minLen, maxLen } = LEVELS[difficulty - 1];
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const kind: Kind = rng.bool() ? 'count' : 'parity';

@@ -30,6 +30,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'countdown-v1';
 const ERROR_KINDS = ['operator', 'number', 'systematic'] as const;
@@ -53,11 +54,6 @@ interface CountdownMeta {
   expr: string; // the generating expression, minimal brackets
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): CountdownMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -331,7 +327,7 @@ export const countdown: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const level = LEVELS[difficulty - 1];
     for (let attempt = 0; attempt < 100_000; attempt++) {

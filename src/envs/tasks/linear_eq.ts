@@ -22,6 +22,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'linear-eq-v1';
 const MAX_LEVEL = 6;
@@ -36,11 +37,6 @@ interface LinearMeta {
   x: number;
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > MAX_LEVEL) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${MAX_LEVEL}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): LinearMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -152,7 +148,7 @@ export const linearEq: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: MAX_LEVEL }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const { equation, meta } = draw(rng, difficulty);
     return { env: ID, seed, difficulty, prompt: `solve ${equation}`, answer: String(meta.x), meta: { ...meta } };

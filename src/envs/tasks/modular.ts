@@ -21,6 +21,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'modular-v1';
 const ERROR_KINDS = ['off_by_one', 'unreduced', 'precedence', 'systematic'] as const;
@@ -44,11 +45,6 @@ interface ModMeta {
   m: number; // modulus, >= 3
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): ModMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -134,7 +130,7 @@ export const modular: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const { ops: count, digits, maxMod } = LEVELS[difficulty - 1];
     // Level 1 is a lone number that is at least the modulus; later operands may have fewer digits.

@@ -23,6 +23,7 @@ import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { formatAnswer, parseInteger, verifyExact } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
 import { digitSlip } from './addsub.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'multiplication-v1';
 const ERROR_KINDS = ['digit', 'carry', 'shift', 'systematic'] as const;
@@ -45,11 +46,6 @@ interface MulMeta {
   b: number;
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): MulMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -144,7 +140,7 @@ export const multiplication: TaskFamily = {
   errorKinds: ERROR_KINDS,
 
   generate(seed: number, difficulty: number): Task {
-    checkDifficulty(difficulty);
+    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
     const rng = new Rng(`${ID}:${seed}:${difficulty}`);
     const [longDigits, shortDigits] = LEVELS[difficulty - 1];
     const long = randomOperand(rng, longDigits);

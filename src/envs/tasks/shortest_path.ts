@@ -25,6 +25,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'shortest-path-v1';
 
@@ -59,11 +60,6 @@ interface PathMeta {
 /** Adjacency: node -> neighbour -> weight. */
 type Graph = Map<string, Map<string, number>>;
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): PathMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -146,7 +142,7 @@ function simplePaths(g: Graph, from: string, to: string): string[][] {
 }
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
   const level = LEVELS[difficulty - 1];
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const letters = [...LETTERS.slice(0, level.nodes)];

@@ -20,6 +20,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'sort-v1';
 
@@ -44,11 +45,6 @@ interface SortMeta {
   values: number[];
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): SortMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -67,7 +63,7 @@ function hasDuplicates(xs: readonly number[]): boolean {
 }
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
   const { n, lo, hi } = LEVELS[difficulty - 1];
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const seen = new Set<number>();

@@ -23,6 +23,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'string-transform-v1';
 
@@ -49,11 +50,6 @@ interface TransformMeta {
   ops: string[];
 }
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > LEVELS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${LEVELS.length}], got ${difficulty}`);
-  }
-}
 
 function metaOf(task: Task): TransformMeta {
   if (task.env !== ID) throw new Error(`${ID}: got a task of env ${JSON.stringify(task.env)}`);
@@ -129,7 +125,7 @@ function tryGenerate(rng: Rng, numOps: number, len: number): TransformMeta | nul
 }
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
   const level = LEVELS[difficulty - 1];
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   for (let attempt = 0; attempt < 1000; attempt++) {

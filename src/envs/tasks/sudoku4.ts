@@ -27,6 +27,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
+import { assertDifficulty } from '../define.ts';
 
 const ID = 'sudoku4-v1';
 
@@ -60,11 +61,6 @@ const UNITS: readonly (readonly number[])[] = [
   ...[0, 2, 8, 10].map((tl) => [tl, tl + 1, tl + 4, tl + 5]),
 ];
 
-function checkDifficulty(difficulty: number): void {
-  if (!Number.isInteger(difficulty) || difficulty < 1 || difficulty > BLANKS.length) {
-    throw new RangeError(`${ID}: difficulty must be an integer in [1, ${BLANKS.length}], got ${difficulty}`);
-  }
-}
 
 /** The puzzle from the task's meta: 16 characters, '1'-'4' or '.'. */
 function puzzleOf(task: Task): Grid {
@@ -136,7 +132,7 @@ function randomFullGrid(rng: Rng): Grid {
 const show = (g: Grid): string => g.map((d) => (d === 0 ? '.' : String(d))).join('');
 
 function generate(seed: number, difficulty: number): Task {
-  checkDifficulty(difficulty);
+  assertDifficulty(ID, { min: 1, max: BLANKS.length }, difficulty);
   const blanks = BLANKS[difficulty - 1];
   const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   for (let attempt = 0; attempt < 1000; attempt++) {
