@@ -16,7 +16,7 @@
       "include_dirs": ["/usr/include/<(multiarch)/openblas-pthread"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
+      "cflags": ["-O3", "-march=native", "-mprefer-vector-width=512", "-fno-math-errno", "-Wall", "-Wno-unused-function"],
       "cflags_cc": ["-std=gnu++20"],
       "libraries": [
         "-L/usr/lib/<(multiarch)/openblas-pthread",

@@ -113,7 +113,7 @@ describe('native backend', { skip }, () => {
     }
   });
 
-  it('binary ops: same shape, repeated rows (either side), scalars, and the general fallback', () => {
+  it('binary ops and reduceBroadcast: same shape, repeated rows (either side), scalars, and the general fallback', () => {
     const rng = new Rng('native/binary');
     const shapes: [number[], number[], number[]][] = [
       [[300, 257], [300, 257], [300, 257]], [[300, 257], [257], [300, 257]], [[257], [300, 257], [300, 257]],
@@ -124,6 +124,11 @@ describe('native backend', { skip }, () => {
       const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
       const a = randn(rng, size(as)), b = op === 'div' ? randn(rng, size(bs), 0.5) : randn(rng, size(bs));
       both(`binary ${op} ${JSON.stringify([as, bs])}`, [new Float32Array(size(os))], (k, [out]) => k.binary(op, a, as, b, bs, out, os));
+    }
+    for (const [as, bs, os] of shapes) for (const dst of [as, bs]) {
+      const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+      const src = randn(rng, size(os));
+      both(`reduceBroadcast ${JSON.stringify([os, dst])}`, [randn(rng, size(dst))], (k, [d]) => k.reduceBroadcast(src, os, d, dst));
     }
   });
 

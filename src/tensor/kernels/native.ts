@@ -1,9 +1,10 @@
 /**
  * The native backend: a C++ N-API addon (native/, built by `npm run
  * build:native`) over OpenBLAS sgemm, with fused attention, layernorm,
- * softmax, GELU, cross-entropy and AdamW in C++; jsKernels for the rest
- * (broadcasting binary ops fall back to js except the same-shape and
- * repeated-row cases).
+ * softmax, GELU, cross-entropy and AdamW in C++; jsKernels for the rest.
+ * Broadcasting (binary, reduceBroadcast) runs natively in the common cases
+ * (same shape; one operand repeating whole rows, like a bias or a residual
+ * over the batch) and falls back to js otherwise.
  *
  * Threads: one pool of FLYWHEEL_THREADS threads (default: the core count)
  * runs every native kernel, sgemm included: OpenBLAS itself is kept
@@ -157,7 +158,7 @@ function chooseThreads(): { n: number; reason: string } {
   return { n: availableParallelism(), reason: 'core count' };
 }
 
-/** How b (or a) repeats over out: the period when bShape, without leading 1s, is a suffix of outShape; else 0. */
+/** The period with which an operand of `shape` repeats over `outShape`: its size when `shape`, without leading 1s, is a suffix of outShape; else 0. */
 function rowPeriod(shape: readonly number[], outShape: readonly number[]): number {
   let s = 0;
   while (s < shape.length && shape[s] === 1) s++;
@@ -192,6 +193,12 @@ function nativeKernels(addon: Addon): Kernels {
       } else {
         base.binary(op, a, aShape, b, bShape, out, outShape);
       }
+    },
+    reduceBroadcast(src, srcShape, dst, dstShape) {
+      const p = dst.length;
+      if (p === src.length) addon.axpy(src, 1, dst);
+      else if (p > 0 && rowPeriod(dstShape, srcShape) === p) addon.biasBackward(src, dst, src.length / p, p);
+      else base.reduceBroadcast(src, srcShape, dst, dstShape);
     },
     scale: addon.scale,
     axpy: addon.axpy,
