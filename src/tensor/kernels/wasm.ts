@@ -31,7 +31,7 @@ const WASM_PATH = new URL('../../../build/kernels.wasm', import.meta.url);
 const PAGE = 65536;
 const MAX_PAGES = 32768; // must match --maximumMemory in scripts/build-wasm.mjs
 const MIN_PARALLEL_FLOPS = 2e6; // below this one thread beats the hand-off
-const TASKS_PER_THREAD = 4;
+const TASKS_PER_THREAD = 16;
 const NR = 8, MR = 4; // the micro-kernel's tile (assembly/matmul.ts)
 
 // the WebAssembly global, typed here (tsconfig's lib has no DOM types)
@@ -315,7 +315,7 @@ function makeKernels(pool: Pool): Kernels {
         const panels = Math.ceil(N / NR);
         for (let i = 0; i < batch; i++) {
           if (i === 0 || strideB !== 0) {
-            pool.run(PACK_B, [4 * (b + i * strideB), +transB, K, N, packed * 4], panels, chunkFor(panels, K * N >= 1 << 16 ? threads : 1, 1, 1));
+            pool.run(PACK_B, [4 * (b + i * strideB), +transB, K, N, packed * 4], panels, chunkFor(panels, K * N >= 1 << 16 ? threads : 1, 1, 8));
           }
           const args = [4 * (a + i * strideA), packed * 4, 4 * (c + i * M * N), M, N, K, +transA, +accumulate, +byRows];
           if (byRows) pool.run(MATMUL, args, M, chunkFor(M, threads, MR, 32));
