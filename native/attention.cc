@@ -94,49 +94,64 @@ static inline void copy_pad(float* __restrict dst, const float* __restrict src, 
   for (; i < np; i++) dst[i] = 0;
 }
 
-// dst (cols, ldd) = transpose of src (rows, cols) with row stride lds.
+// One round of a 16x16 transpose: swaps the off-diagonal s x s blocks of
+// every 2s x 2s block, for rows i and i+s.
+#define FW_ROUND(s, lo0, lo1, lo2, lo3, lo4, lo5, lo6, lo7, lo8, lo9, lo10, lo11, lo12, lo13, lo14, lo15)  \
+  for (int i = 0; i < 16; i++) {                                                                    \
+    if (i & s) continue;                                                                            \
+    v16 a = r[i], b = r[i + s];                                                                     \
+    r[i] = __builtin_shufflevector(a, b, lo0, lo1, lo2, lo3, lo4, lo5, lo6, lo7, lo8, lo9, lo10, lo11, \
+                                   lo12, lo13, lo14, lo15);                                         \
+    r[i + s] = __builtin_shufflevector(a, b, lo0 + s, lo1 + s, lo2 + s, lo3 + s, lo4 + s, lo5 + s,  \
+                                       lo6 + s, lo7 + s, lo8 + s, lo9 + s, lo10 + s, lo11 + s,      \
+                                       lo12 + s, lo13 + s, lo14 + s, lo15 + s);                     \
+  }
+
+// dst (16 x 16, row stride ldd) = transpose of src (16 x 16, row stride lds).
+static inline void transpose16(const float* __restrict src, int64_t lds, float* __restrict dst, int64_t ldd) {
+  v16 r[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++) r[i] = load16(src + i * lds);
+  FW_ROUND(8, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+  FW_ROUND(4, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27)
+  FW_ROUND(2, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29)
+  FW_ROUND(1, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30)
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++) store16(dst + i * ldd, r[i]);
+}
+#undef FW_ROUND
+
+// dst (cols, ldd) = transpose of src (rows, cols), row stride lds; rows and
+// cols are multiples of 16.
 static inline void transpose(const float* __restrict src, int64_t rows, int64_t cols, int64_t lds, float* __restrict dst,
                              int64_t ldd) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
-}
-
-// Asks for one head's q, k and v rows ahead of time: they are hs floats
-// every 3C, which the hardware prefetchers do not follow well.
-static inline void prefetch_head(const float* p, int64_t T, int64_t C3, int64_t C, int64_t hs) {
-  for (int64_t t = 0; t < T; t++, p += C3)
-    for (int64_t i = 0; i < hs; i += 16) {
-      __builtin_prefetch(p + i);
-      __builtin_prefetch(p + C + i);
-      __builtin_prefetch(p + 2 * C + i);
-    }
+  for (int64_t r = 0; r < rows; r += 16)
+    for (int64_t c = 0; c < cols; c += 16) transpose16(src + r * lds + c, lds, dst + c * ldd + r, ldd);
 }
 
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H) {
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
-    float* Q = scratch((size_t)(3 * Tp * hsp + hs * Tp + Tp * Tp + Tp));
-    float* K = Q + Tp * hsp;   // (Tp, hsp)
-    float* V = K + Tp * hsp;   // (Tp, hsp)
-    float* Kt = V + Tp * hsp;  // (hs, Tp)
-    float* S = Kt + hs * Tp;   // (Tp, Tp) scores, then probabilities
-    float* rinv = S + Tp * Tp; // (Tp) 1 / softmax denominator per row
-    float* O = K;              // (Tp, hsp), reusing K once Kt is made
-    std::memset(Q + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
-    std::memset(V + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
+    float* Q = scratch((size_t)(5 * Tp * hsp + Tp * Tp + Tp));
+    float* K = Q + Tp * hsp;    // (Tp, hsp)
+    float* V = K + Tp * hsp;    // (Tp, hsp)
+    float* Kt = V + Tp * hsp;   // (hsp, Tp)
+    float* O = Kt + hsp * Tp;   // (Tp, hsp)
+    float* S = O + Tp * hsp;    // (Tp, Tp) exp(scores - max)
+    float* rinv = S + Tp * Tp;  // (Tp) 1 / softmax denominator per row
+    // Padding rows stay zero across heads.
+    for (float* m : {Q, K, V}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
     for (int64_t bh = bh0; bh < bh1; bh++) {
       const int64_t b = bh / H, h = bh % H;
       const float* base = qkv + b * T * C3 + h * hs;
-      if (bh + 1 < bh1) prefetch_head(qkv + (bh + 1) / H * T * C3 + (bh + 1) % H * hs, T, C3, C, hs);
       for (int64_t t = 0; t < T; t++) {
         const float* q = base + t * C3;
         copy_pad(Q + t * hsp, q, hs, hsp, scale);
         copy_pad(K + t * hsp, q + C, hs, hsp);
         copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
       }
-      transpose(K, T, hs, hsp, Kt, Tp);
-      for (int64_t i = 0; i < hs; i++) std::memset(Kt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+      transpose(K, Tp, hsp, hsp, Kt, Tp);
       // S = (scale Q) K^T, lower block triangle only.
       tiles<false>(Tp, Q, hsp, Kt, Tp, S, Tp,
                    [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
@@ -189,23 +204,22 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
-    float* Q = scratch((size_t)(7 * Tp * hsp + hs * Tp + 2 * Tp * Tp));
+    float* Q = scratch((size_t)(8 * Tp * hsp + 2 * Tp * Tp));
     float* K = Q + Tp * hsp;    // (Tp, hsp)
     float* V = K + Tp * hsp;    // (Tp, hsp), transposed into Vt
     float* dO = V + Tp * hsp;   // (Tp, hsp)
     float* dQ = dO + Tp * hsp;  // (Tp, hsp)
     float* dK = dQ + Tp * hsp;  // (Tp, hsp)
     float* dV = dK + Tp * hsp;  // (Tp, hsp)
-    float* Vt = dV + Tp * hsp;  // (hs, Tp)
-    float* P = Vt + hs * Tp;    // (Tp, Tp)
+    float* Vt = dV + Tp * hsp;  // (hsp, Tp)
+    float* P = Vt + hsp * Tp;   // (Tp, Tp)
     float* dS = P + Tp * Tp;    // (Tp, Tp): dP, then dS
     // Padding rows stay zero across heads.
-    for (float* m : {Q, K, dO}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
+    for (float* m : {Q, K, V, dO}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
     std::memset(P + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
     std::memset(dS + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
     for (int64_t bh = bh0; bh < bh1; bh++) {
       const int64_t b = bh / H, h = bh % H;
-      if (bh + 1 < bh1) prefetch_head(qkv + (bh + 1) / H * T * C3 + (bh + 1) % H * hs, T, C3, C, hs);
       const float* base = qkv + b * T * C3 + h * hs;
       const float* dbase = dout + b * T * C + h * hs;
       const float* a = att + bh * T * T;
@@ -217,8 +231,7 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
         copy_pad(dO + t * hsp, dbase + t * C, hs, hsp);
         copy_pad(P + t * Tp, a + t * T, T, Tp);
       }
-      transpose(V, T, hs, hsp, Vt, Tp);
-      for (int64_t i = 0; i < hs; i++) std::memset(Vt + i * Tp + T, 0, (size_t)(Tp - T) * sizeof(float));
+      transpose(V, Tp, hsp, hsp, Vt, Tp);
       // dP = dO V^T, lower block triangle only.
       tiles<false>(Tp, dO, hsp, Vt, Tp, dS, Tp,
                    [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
