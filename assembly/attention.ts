@@ -1,11 +1,15 @@
 // Causal self-attention over a packed projection, one (batch, head) pair at a
-// time, as small matmuls on contiguous copies of the head's q, k, v.
+// time, as small matmuls on contiguous copies of the head's q, k, v. The
+// products run in bands of BAND rows that stop at the diagonal, so the zero
+// half of the (T, T) factors costs (almost) nothing.
 //
 // qkv (B, T, 3C) holds [q | k | v] per token; out (B, T, C); att (B, H, T, T).
 // A call processes pairs p in [p0, p1) of the B*H pairs, so threads can split
 // one call. `work` is this thread's scratch of attentionWorkFloats(T, hs)
 // floats; `mmScratch` is its matmul scratch.
-import { matmul, packedBFloats } from './matmul';
+import { matmulPacked, NR, packB, packedBFloats } from './matmul';
+
+const BAND = 8;
 
 export function attentionWorkFloats(T: i32, hs: i32): i32 {
   return 7 * T * hs + T * T + packFloats(T, hs);
@@ -14,6 +18,32 @@ export function attentionWorkFloats(T: i32, hs: i32): i32 {
 /** The packed-B area of the largest of the per-head products. */
 function packFloats(T: i32, hs: i32): i32 {
   return max(packedBFloats(T, hs), packedBFloats(hs, T));
+}
+
+/** S (T, T) = x y^T for x, y (T, hs), on and below the diagonal (entries above it are left unspecified). */
+function lowerXYt(x: usize, y: usize, S: usize, T: i32, hs: i32, packed: usize, scratch: usize): void {
+  packB(y, true, hs, T, 0, (T + NR - 1) / NR, packed);
+  for (let i0 = 0; i0 < T; i0 += BAND) {
+    const i1 = min(T, i0 + BAND);
+    matmulPacked(x, packed, S, T, T, hs, false, false, i0, i1, 0, min(T, (i1 + NR - 1) / NR * NR), 0, hs, scratch);
+  }
+}
+
+/** out (T, hs) = L y for L (T, T) lower triangular: rows [i0, i1) sum over k < i1. */
+function lowerTimes(L: usize, y: usize, out: usize, T: i32, hs: i32, packed: usize, scratch: usize): void {
+  packB(y, false, T, hs, 0, (hs + NR - 1) / NR, packed);
+  for (let i0 = 0; i0 < T; i0 += BAND) {
+    const i1 = min(T, i0 + BAND);
+    matmulPacked(L, packed, out, T, hs, T, false, false, i0, i1, 0, hs, 0, i1, scratch);
+  }
+}
+
+/** out (T, hs) = L^T y for L (T, T) lower triangular: rows [j0, j1) sum over k >= j0. */
+function lowerTTimes(L: usize, y: usize, out: usize, T: i32, hs: i32, packed: usize, scratch: usize): void {
+  packB(y, false, T, hs, 0, (hs + NR - 1) / NR, packed);
+  for (let j0 = 0; j0 < T; j0 += BAND) {
+    matmulPacked(L, packed, out, T, hs, T, true, false, j0, min(T, j0 + BAND), 0, hs, j0, T, scratch);
+  }
 }
 
 /** dst (T, hs) = the head's columns [col, col + hs) of src rows (row length ld). */
@@ -52,7 +82,7 @@ export function attention(
     gatherHead(rows, C3, 2 * C + h * hs, T, hs, v);
     // S = q k^T (T, T), straight into the att block, then masked softmax in place
     const P = att + <usize>(p * T * T) * 4;
-    matmul(q, k, P, T, T, hs, false, true, false, packed, mmScratch);
+    lowerXYt(q, k, P, T, hs, packed, mmScratch);
     for (let t = 0; t < T; t++) {
       const row = P + <usize>(t * T) * 4;
       let mx = -Infinity as f32;
@@ -68,7 +98,7 @@ export function attention(
       if (t + 1 < T) memory.fill(row + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
     }
     // out = P v (T, hs)
-    matmul(P, v, o, T, hs, T, false, false, false, packed, mmScratch);
+    lowerTimes(P, v, o, T, hs, packed, mmScratch);
     scatterHead(o, T, hs, out + <usize>(b * T * C) * 4, C, h * hs, false);
   }
 }
@@ -90,8 +120,8 @@ export function attentionBackward(
     gatherHead(dout + <usize>(b * T * C) * 4, C, h * hs, T, hs, dO);
     const P = att + <usize>(p * T * T) * 4;
     // dP = dO v^T (T, T); dv = P^T dO (T, hs)
-    matmul(dO, v, dP, T, T, hs, false, true, false, packed, mmScratch);
-    matmul(P, dO, dv, T, hs, T, true, false, false, packed, mmScratch);
+    lowerXYt(dO, v, dP, T, hs, packed, mmScratch);
+    lowerTTimes(P, dO, dv, T, hs, packed, mmScratch);
     // dS = P * (dP - sum_j P dP) * scale, in place of dP (zero above the diagonal, as P is)
     for (let t = 0; t < T; t++) {
       const pr = P + <usize>(t * T) * 4, dr = dP + <usize>(t * T) * 4;
@@ -101,8 +131,8 @@ export function attentionBackward(
       if (t + 1 < T) memory.fill(dr + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
     }
     // dq = dS k (T, hs); dk = dS^T q (T, hs)
-    matmul(dP, k, dq, T, hs, T, false, false, false, packed, mmScratch);
-    matmul(dP, q, dk, T, hs, T, true, false, false, packed, mmScratch);
+    lowerTimes(dP, k, dq, T, hs, packed, mmScratch);
+    lowerTTimes(dP, q, dk, T, hs, packed, mmScratch);
     const drows = dqkv + <usize>(b * T * C3) * 4;
     scatterHead(dq, T, hs, drows, C3, h * hs, true);
     scatterHead(dk, T, hs, drows, C3, C + h * hs, true);

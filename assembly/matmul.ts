@@ -14,7 +14,7 @@
 // owns the layout and gives each thread its own scratch.
 
 const MR = 4;
-const NR = 8;
+export const NR = 8;
 const KC = 256;
 const MC = 128;
 
@@ -66,19 +66,23 @@ export function packB(b: usize, transB: bool, K: i32, N: i32, p0: i32, p1: i32, 
   }
 }
 
-/** C[i0:i1, j0:j1] (+)= op(A) @ op(B), op(B) packed by packB at pB; j0 is a multiple of NR. */
+/**
+ * C[i0:i1, j0:j1] (+)= op(A)[:, k0:k1] @ op(B)[k0:k1, :], op(B) packed by packB at pB;
+ * j0 is a multiple of NR. The k range lets causal attention skip the zeros of
+ * its triangular factors; a full product passes [0, K).
+ */
 export function matmulPacked(
   a: usize, pB: usize, c: usize, M: i32, N: i32, K: i32, transA: bool, accumulate: bool,
-  i0: i32, i1: i32, j0: i32, j1: i32, scratch: usize,
+  i0: i32, i1: i32, j0: i32, j1: i32, k0: i32, k1: i32, scratch: usize,
 ): void {
-  if (K == 0) {
+  if (k1 <= k0) {
     if (!accumulate) for (let i = i0; i < i1; i++) memory.fill(c + <usize>(i * N + j0) * 4, 0, <usize>(j1 - j0) * 4);
     return;
   }
   const packA = scratch, tile = scratch + <usize>(MC * KC) * 4;
-  for (let pc = 0; pc < K; pc += KC) {
-    const kc = min(KC, K - pc);
-    const acc = accumulate || pc > 0;
+  for (let pc = k0; pc < k1; pc += KC) {
+    const kc = min(KC, k1 - pc);
+    const acc = accumulate || pc > k0;
     for (let ic = i0; ic < i1; ic += MC) {
       const mc = min(MC, i1 - ic);
       for (let ir = 0; ir < mc; ir += MR) packPanelA(a, transA, M, K, ic + ir, min(MR, mc - ir), pc, kc, packA + <usize>(ir * kc) * 4);
@@ -99,7 +103,7 @@ export function matmul(
   transA: bool, transB: bool, accumulate: bool, packed: usize, scratch: usize,
 ): void {
   packB(b, transB, K, N, 0, (N + NR - 1) / NR, packed);
-  matmulPacked(a, packed, c, M, N, K, transA, accumulate, 0, M, 0, N, scratch);
+  matmulPacked(a, packed, c, M, N, K, transA, accumulate, 0, M, 0, N, 0, K, scratch);
 }
 
 // @ts-ignore: decorator

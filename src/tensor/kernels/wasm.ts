@@ -65,8 +65,8 @@ const JOBS: Job[] = [
   (w, a, lo, hi) => w.packB(a[0], a[1], a[2], a[3], lo, hi, a[4]),
   // MATMUL: rows (a[8] = 1) or columns [lo, hi) of C.  a: a, packed, c, M, N, K, transA, accumulate, byRows
   (w, a, lo, hi, s) => (a[8]
-    ? w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], lo, hi, 0, a[4], s)
-    : w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], 0, a[3], lo, hi, s)),
+    ? w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], lo, hi, 0, a[4], 0, a[5], s)
+    : w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], 0, a[3], lo, hi, 0, a[5], s)),
   // MATMUL_BATCH: batch items [lo, hi), each whole.  a: a, b, c, M, N, K, transA, transB, accumulate, strideA, strideB, packed base, stride
   (w, a, lo, hi, s, t) => {
     for (let i = lo; i < hi; i++) {
