@@ -4,3 +4,4 @@
 export { matmul, matmulPacked, matmulScratchBytes, packB, packedBFloats } from './matmul';
 export { attention, attentionBackward, attentionWorkFloats } from './attention';
 export { geluForward, geluBackward } from './gelu';
+export { layernorm, layernormBackward } from './layernorm';

@@ -1,6 +1,7 @@
 /**
  * WebAssembly SIMD kernels (AssemblyScript, assembly/ -> build/kernels.wasm):
- * matmul, fused causal attention and GELU in wasm; jsKernels for the rest.
+ * matmul, fused causal attention, GELU and layernorm in wasm; jsKernels for
+ * the rest.
  *
  * Data lives in JS Float32Arrays, so each call copies its operands into the
  * module's linear memory and the result back: O(n^2) copies for O(n^3) work.
@@ -49,7 +50,7 @@ type Fn = (...args: number[]) => number;
 interface Exports {
   matmul: Fn; matmulPacked: Fn; matmulScratchBytes: Fn; packB: Fn; packedBFloats: Fn;
   attention: Fn; attentionBackward: Fn; attentionWorkFloats: Fn;
-  geluForward: Fn; geluBackward: Fn;
+  geluForward: Fn; geluBackward: Fn; layernorm: Fn; layernormBackward: Fn;
 }
 
 /**
@@ -369,6 +370,38 @@ function makeKernels(pool: Pool): Kernels {
       f32.set(dx, dxs);
       pool.run(GELU_BACKWARD, [xs * 4, dys * 4, dxs * 4], n, chunkFor(n, pool.width(2 * GELU_FLOPS * n), 4, 1 << 14));
       dx.set(f32.subarray(dxs, dxs + n));
+    },
+
+    layernorm(x, wt, b, y, mean, rstd, rows, n, eps) {
+      const xs = pool.arena >> 2, ys = xs + alignF(rows * n), ws = ys + alignF(rows * n), bs = ws + alignF(n);
+      const ms = bs + alignF(n), rss = ms + alignF(rows);
+      const f32 = pool.ensure((rss + rows) * 4);
+      f32.set(x.subarray(0, rows * n), xs);
+      f32.set(wt.subarray(0, n), ws);
+      f32.set(b.subarray(0, n), bs);
+      w.layernorm(xs * 4, ws * 4, bs * 4, ys * 4, ms * 4, rss * 4, rows, n, eps);
+      y.set(f32.subarray(ys, ys + rows * n));
+      mean.set(f32.subarray(ms, ms + rows));
+      rstd.set(f32.subarray(rss, rss + rows));
+    },
+
+    layernormBackward(x, wt, mean, rstd, dy, dx, dw, db, rows, n) {
+      const len = rows * n;
+      const xs = pool.arena >> 2, dys = xs + alignF(len), dxs = dys + alignF(len), ws = dxs + alignF(len);
+      const dws = ws + alignF(n), dbs = dws + alignF(n), ms = dbs + alignF(n), rss = ms + alignF(rows);
+      const f32 = pool.ensure((rss + rows) * 4);
+      f32.set(x.subarray(0, len), xs);
+      f32.set(dy.subarray(0, len), dys);
+      f32.set(dx.subarray(0, len), dxs);
+      f32.set(wt.subarray(0, n), ws);
+      f32.set(dw.subarray(0, n), dws);
+      f32.set(db.subarray(0, n), dbs);
+      f32.set(mean.subarray(0, rows), ms);
+      f32.set(rstd.subarray(0, rows), rss);
+      w.layernormBackward(xs * 4, ws * 4, ms * 4, rss * 4, dys * 4, dxs * 4, dws * 4, dbs * 4, rows, n);
+      dx.set(f32.subarray(dxs, dxs + len));
+      dw.set(f32.subarray(dws, dws + n));
+      db.set(f32.subarray(dbs, dbs + n));
     },
   };
 }
