@@ -53,11 +53,12 @@ template <class F> static inline F fabs_(F x) { return x < 0 ? -x : x; }
 
 /**
  * exp(x) in float, about 1 ulp (Cephes expf polynomial). Returns 0 below
- * -87.3 (where exp is subnormal), +inf above 88.72, NaN for NaN.
+ * -87.3 (where exp(x) < 1.2e-38: no subnormals, which cost microcode
+ * assists), +inf above 88.72, NaN for NaN.
  */
 template <class F>
 static inline F fexp(F x) {
-  const float lo = -87.33654f, hi = 88.72283f;
+  const float lo = -87.3f, hi = 88.72284f;
   F xc = x < lo ? cst<F>(lo) : x;
   xc = xc > hi ? cst<F>(hi) : xc;
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (valid for |n| < 2^22).
@@ -72,8 +73,10 @@ static inline F fexp(F x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  // 2^n as 2 * 2^(n-1), so n = 128 stays a normal float.
-  F y = p * as_float((to_int(n) + 126) << 23) * 2.0f;
+  // 2^n for n in [-126, 128] as 2^n1 * 2^n2, both factors normal floats.
+  auto ni = to_int(n);
+  auto n1 = ni >> 1, n2 = ni - n1;
+  F y = p * as_float((n1 + 127) << 23) * as_float((n2 + 127) << 23);
   y = x < lo ? cst<F>(0.0f) : y;
   return x > hi ? cst<F>(INFINITY) : y;  // NaN falls through every test and stays NaN
 }
