@@ -5,97 +5,22 @@
  *
  * Data lives in JS Float32Arrays, so each call copies its operands into the
  * module's linear memory and the result back: O(n^2) copies for O(n^3) work.
- *
- * Threads. The memory is a shared WebAssembly.Memory, and up to
- * FLYWHEEL_THREADS threads (default: the core count, at most 4) share a call:
- * the call is cut into a few tasks per thread (bands of rows of C, panels of
- * B to pack, (batch, head) pairs, runs of elements) and every thread, the
- * main one included, claims tasks from one atomic counter until none are
- * left. So a worker that is slow to wake (or descheduled on a busy machine)
- * costs nothing: the main thread takes its share. Workers spin briefly for
- * the next call, then sleep in Atomics.wait (~44 us to wake, against ~0.2 us
- * spinning); they are unref'd, so they never keep the process alive, and they
- * warm their code up (wasm starts in the baseline tier) before claiming.
- *
- * Memory layout (bytes):
- *   [0, 64K)               reserved for the module's own data
- *   [64K + t*REGION, ...)  thread t's scratch (packed A block, edge tile) and warm-up operands
- *   [ARENA, ...)           operands of the current call, then work areas (grown on demand)
+ * Up to FLYWHEEL_THREADS threads (default: the core count, at most 4) share
+ * a call: matmul by bands of rows of C (or columns, when C is short and wide)
+ * after packing B together, attention by (batch, head) pairs, GELU by runs
+ * of elements. The threads and the memory live in wasm_pool.ts.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { Kernels } from './types.ts';
 import { jsKernels } from './js.ts';
+import {
+  alignF, ATTENTION, ATTENTION_BACKWARD, chunkFor, type Exports, GELU, GELU_BACKWARD, GELU_FLOPS,
+  MATMUL, MATMUL_BATCH, MAX_PAGES, missingExports, PACK_B, Pool, WA,
+} from './wasm_pool.ts';
 
 const WASM_PATH = new URL('../../../build/kernels.wasm', import.meta.url);
-const PAGE = 65536;
-const MAX_PAGES = 32768; // must match --maximumMemory in scripts/build-wasm.mjs
-const MIN_PARALLEL_FLOPS = 2e6; // below this one thread beats the hand-off
-const TASKS_PER_THREAD = 16;
 const NR = 8, MR = 4; // the micro-kernel's tile (assembly/matmul.ts)
-
-// the WebAssembly global, typed here (tsconfig's lib has no DOM types)
-interface WasmMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
-type WasmModule = object;
-const WA = (globalThis as unknown as {
-  WebAssembly: {
-    Module: new (bytes: Uint8Array) => WasmModule;
-    Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-    Instance: new (m: WasmModule, imports: object) => { exports: object };
-  };
-}).WebAssembly;
-
-type Fn = (...args: number[]) => number;
-interface Exports {
-  matmul: Fn; matmulPacked: Fn; matmulScratchBytes: Fn; packB: Fn; packedBFloats: Fn;
-  attention: Fn; attentionBackward: Fn; attentionWorkFloats: Fn;
-  geluForward: Fn; geluBackward: Fn; layernorm: Fn; layernormBackward: Fn;
-}
-
-/**
- * What a thread runs for one task: (wasm exports, the call's args, the task's
- * range [lo, hi), own scratch, thread index). Work areas that each thread
- * needs for itself are given as (base, per-thread stride) pairs in args.
- * The workers get these same functions as source text, so the two sides
- * cannot drift apart.
- */
-type Job = (w: Exports, a: ArrayLike<number>, lo: number, hi: number, s: number, t: number) => void;
-const JOBS: Job[] = [
-  // PACK_B: panels [lo, hi) of op(B).  a: b, transB, K, N, packed
-  (w, a, lo, hi) => w.packB(a[0], a[1], a[2], a[3], lo, hi, a[4]),
-  // MATMUL: rows (a[8] = 1) or columns [lo, hi) of C.  a: a, packed, c, M, N, K, transA, accumulate, byRows
-  (w, a, lo, hi, s) => (a[8]
-    ? w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], lo, hi, 0, a[4], 0, a[5], s)
-    : w.matmulPacked(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], 0, a[3], lo, hi, 0, a[5], s)),
-  // MATMUL_BATCH: batch items [lo, hi), each whole.  a: a, b, c, M, N, K, transA, transB, accumulate, strideA, strideB, packed base, stride
-  (w, a, lo, hi, s, t) => {
-    for (let i = lo; i < hi; i++) {
-      w.matmul(a[0] + 4 * i * a[9], a[1] + 4 * i * a[10], a[2] + 4 * i * a[3] * a[4], a[3], a[4], a[5], a[6], a[7], a[8], a[11] + t * a[12], s);
-    }
-  },
-  // ATTENTION: (batch, head) pairs [lo, hi).  a: qkv, out, att, B, T, C, H, work base, stride
-  (w, a, lo, hi, s, t) => w.attention(a[0], a[1], a[2], a[3], a[4], a[5], a[6], lo, hi, a[7] + t * a[8], s),
-  // ATTENTION_BACKWARD: pairs [lo, hi).  a: qkv, att, dout, dqkv, B, T, C, H, work base, stride
-  (w, a, lo, hi, s, t) => w.attentionBackward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], lo, hi, a[8] + t * a[9], s),
-  // GELU: elements [lo, hi).  a: x, y
-  (w, a, lo, hi, s) => w.geluForward(a[0] + 4 * lo, a[1] + 4 * lo, hi - lo, s),
-  // GELU_BACKWARD: elements [lo, hi).  a: x, dy, dx
-  (w, a, lo, hi, s) => w.geluBackward(a[0] + 4 * lo, a[1] + 4 * lo, a[2] + 4 * lo, hi - lo, s),
-];
-const PACK_B = 0, MATMUL = 1, MATMUL_BATCH = 2, ATTENTION = 3, ATTENTION_BACKWARD = 4, GELU = 5, GELU_BACKWARD = 6;
-const GELU_FLOPS = 40; // per element, for the threading threshold
-
-// The control block shared with the workers (Int32 slots).
-//   SEQ    bumped once per call, to wake the workers
-//   CLAIM  (tasks << 16) | next task: Atomics.add claims a task; a claim is
-//          valid iff its index < its task count, read from the same word, so
-//          a late worker can never take a task of a call that has moved on
-//   DONE   tasks finished in this call
-//   JOB, LEN, CHUNK, ARGS: task i covers [i*CHUNK, min(LEN, (i+1)*CHUNK))
-//   READY + w: worker w's state (0 starting, 1 ready, 2 gone)
-const SEQ = 0, CLAIM = 1, DONE = 2, ERR = 3, JOB = 4, LEN = 5, CHUNK = 6, ARGS = 8, NARGS = 16, READY = ARGS + NARGS;
-const MAX_TASKS = 32767;
 
 export interface WasmLoad { kernels: Kernels | null; reason?: string; threads: number }
 
@@ -115,7 +40,12 @@ export function loadWasmKernels(): WasmLoad {
   try {
     const module = new WA.Module(bytes);
     const memory = new WA.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const wasm = new WA.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    const exports = new WA.Instance(module, { env: { memory } }).exports;
+    const missing = missingExports(exports);
+    if (missing.length > 0) {
+      return (loaded = { kernels: null, reason: `build/kernels.wasm is out of date (no ${missing.join(', ')}): run \`npm run build:wasm\``, threads: 0 });
+    }
+    const wasm = exports as Exports;
     activePool = new Pool(module, memory, wasm, threads);
     return (loaded = { kernels: makeKernels(activePool), threads });
   } catch (e) {
@@ -143,146 +73,6 @@ function threadCount(): number {
     return Math.min(n, 16);
   }
   return Math.max(1, Math.min(4, availableParallelism()));
-}
-
-/** The memory, the per-thread scratch regions, the operand arena, and the workers. */
-class Pool {
-  readonly region: number;
-  readonly arena: number;
-  f32!: Float32Array;
-  readonly ctl: Int32Array;
-  private readonly args: number[] = new Array<number>(NARGS).fill(0);
-
-  constructor(readonly module: WasmModule, readonly memory: WasmMemory, readonly wasm: Exports, readonly threads: number) {
-    this.region = align(wasm.matmulScratchBytes() + WARM_BYTES);
-    this.arena = PAGE + threads * this.region;
-    this.ensure(this.arena);
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (READY + threads)));
-    for (let w = 1; w < threads; w++) {
-      try {
-        const worker = new Worker(WORKER_SOURCE, {
-          eval: true,
-          workerData: { module, memory, ctl: this.ctl, index: w, scratch: this.scratch(w), scratchBytes: wasm.matmulScratchBytes() },
-        });
-        worker.unref();
-        worker.on('error', () => Atomics.store(this.ctl, READY + w, 2));
-        worker.on('exit', () => Atomics.store(this.ctl, READY + w, 2));
-      } catch {
-        Atomics.store(this.ctl, READY + w, 2);
-      }
-    }
-  }
-
-  scratch(t: number): number {
-    return PAGE + t * this.region;
-  }
-
-  /** Workers in a state (0 starting, 1 ready, 2 gone). */
-  count(state: number): number {
-    let n = 0;
-    for (let w = 1; w < this.threads; w++) if (Atomics.load(this.ctl, READY + w) === state) n++;
-    return n;
-  }
-
-  /** Makes linear memory at least `bytes` long; returns the (refreshed) view. */
-  ensure(bytes: number): Float32Array {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) {
-      const pages = Math.ceil((bytes - have) / PAGE);
-      if (have / PAGE + pages > MAX_PAGES) throw new RangeError(`wasm kernels: a call needs ${bytes} bytes, more than the ${MAX_PAGES * PAGE} the module allows`);
-      this.memory.grow(Math.min(MAX_PAGES - have / PAGE, Math.max(pages, Math.ceil(have / PAGE / 4)))); // grow by >= 25%
-    }
-    if (!this.f32 || this.f32.buffer.byteLength !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
-    return this.f32;
-  }
-
-  /** Threads worth sharing a call of this many flops among (workers not yet ready just won't claim). */
-  width(flops: number): number {
-    return flops >= MIN_PARALLEL_FLOPS && this.threads > 1 && this.count(1) > 0 ? this.threads : 1;
-  }
-
-  /**
-   * Runs `job` over [0, len) in tasks of `chunk`: on this thread alone when
-   * there is one task, else shared with whichever workers claim tasks.
-   */
-  run(job: number, args: number[], len: number, chunk: number): void {
-    const tasks = Math.ceil(len / chunk);
-    if (tasks <= 0) return;
-    if (tasks === 1) {
-      JOBS[job](this.wasm, args, 0, len, this.scratch(0), 0);
-      return;
-    }
-    if (tasks > MAX_TASKS) throw new RangeError(`wasm kernels: ${tasks} tasks is more than ${MAX_TASKS}`);
-    const ctl = this.ctl;
-    ctl[JOB] = job;
-    ctl[LEN] = len;
-    ctl[CHUNK] = chunk;
-    for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i];
-    Atomics.store(ctl, DONE, 0);
-    Atomics.store(ctl, CLAIM, tasks << 16); // opens the call: from here tasks can be claimed
-    Atomics.add(ctl, SEQ, 1);
-    Atomics.notify(ctl, SEQ);
-    const a = this.args;
-    for (let i = 0; i < args.length; i++) a[i] = args[i];
-    for (;;) {
-      const c = Atomics.add(ctl, CLAIM, 1), i = c & 0xffff;
-      if (i >= c >>> 16) break;
-      JOBS[job](this.wasm, a, i * chunk, Math.min(len, (i + 1) * chunk), this.scratch(0), 0);
-      Atomics.add(ctl, DONE, 1);
-    }
-    // wait for tasks still running on workers: spin, then sleep in short waits
-    for (let n = 0, d = Atomics.load(ctl, DONE); d !== tasks; d = Atomics.load(ctl, DONE)) {
-      if (++n > 1 << 16) Atomics.wait(ctl, DONE, d, 1);
-    }
-    if (Atomics.load(ctl, ERR) !== 0) {
-      Atomics.store(ctl, ERR, 0);
-      throw new Error('wasm kernels: a task failed on a worker thread');
-    }
-  }
-}
-
-const align = (bytes: number) => (bytes + 63) & ~63;
-const alignF = (floats: number) => (floats + 15) & ~15;
-const roundUp = (n: number, unit: number) => Math.ceil(n / unit) * unit;
-
-const WARM_N = 64;
-const WARM_BYTES = 4 * WARM_N * WARM_N * 4;
-
-/** The worker: warm up, then wait for calls and claim their tasks. */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctl, index, scratch, scratchBytes } = workerData;
-const JOBS = [${JOBS.map(String).join(',\n')}];
-const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const n = ${WARM_N}, a = scratch + scratchBytes, b = a + n * n * 4, c = b + n * n * 4, packed = c + n * n * 4;
-for (let r = 0; r < 300; r++) wasm.matmul(a, b, c, n, n, n, r & 1, (r >> 1) & 1, 0, packed, scratch);
-const args = ctl.subarray(${ARGS}, ${ARGS + NARGS});
-let last = Atomics.load(ctl, ${SEQ});
-Atomics.store(ctl, ${READY} + index, 1);
-for (;;) {
-  let s = last;
-  for (let i = 0; i < ${1 << 16} && s === last; i++) s = Atomics.load(ctl, ${SEQ});
-  if (s === last) { Atomics.wait(ctl, ${SEQ}, last); continue; }
-  last = s;
-  for (;;) {
-    const c = Atomics.add(ctl, ${CLAIM}, 1), i = c & 0xffff;
-    if (i >= c >>> 16) break;
-    const chunk = ctl[${CHUNK}], len = ctl[${LEN}];
-    try {
-      JOBS[ctl[${JOB}]](wasm, args, i * chunk, Math.min(len, (i + 1) * chunk), scratch, index);
-    } catch (e) {
-      Atomics.store(ctl, ${ERR}, 1);
-    }
-    Atomics.add(ctl, ${DONE}, 1);
-    Atomics.notify(ctl, ${DONE});
-  }
-}
-`;
-
-/** A chunk giving each of `threads` threads about TASKS_PER_THREAD tasks, a multiple of `unit`, at least `min`. */
-function chunkFor(len: number, threads: number, unit: number, min: number): number {
-  if (threads <= 1) return Math.max(1, len);
-  return Math.max(roundUp(Math.max(1, min), unit), roundUp(Math.ceil(len / (threads * TASKS_PER_THREAD)), unit));
 }
 
 // ---------------------------------------------------------------- the kernel table
