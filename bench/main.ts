@@ -34,6 +34,8 @@ const TARGET_TRAIN = 1.0; // flywheel / PyTorch training tokens/s, every config
 const TARGET_SAMPLE = 3.0; // flywheel / PyTorch sampling tokens/s
 const TFJS_WASM_SMALL = 660; // TF.js wasm, small config, tokens/s as shipped (from the issue; not measured here)
 const TARGET_PORTABLE = 5.0; // portable backend / TF.js wasm
+/** The peer's median tokens/s on a quiet machine of this kind (../shared/peers/README.md), printed for context only. */
+const PEER_README = { tiny: 157_000, small: 40_000, medium: 10_000, sample: 30_000 };
 
 type Failed = { error: string };
 
@@ -101,7 +103,8 @@ if (!isOk(info)) fail(`cannot list backends: ${info.error}`);
 const avail = new Map(info.available.map((a) => [a.name, a]));
 const requested: BackendName[] = (wanted as BackendName[] | undefined) ?? [info.auto, 'js', 'wasm'];
 const backends = [...new Set(requested)].filter((b) => avail.get(b)?.detail);
-const unavailable = [...new Set(requested)].filter((b) => !avail.get(b)?.detail).map((b) => ({ name: b, reason: avail.get(b)?.reason ?? 'unknown' }));
+// every backend this machine lacks right now (a native addon being rebuilt shows up here), requested or not
+const unavailable = info.available.filter((a) => !a.detail).map((a) => ({ name: a.name, requested: requested.includes(a.name), reason: a.reason ?? 'unknown' }));
 if (backends.length === 0) fail(`none of the backends ${requested.join(', ')} is available`);
 const main = backends[0], portable = backends.slice(1);
 const portableConfig: ConfigName = configs.includes('small') || configs.length === 0 ? 'small' : configs[0];
@@ -178,6 +181,7 @@ if (opt.json) {
     backends: { main, portable, unavailable, detail: Object.fromEntries(backends.map((b) => [b, avail.get(b)!.detail])) },
     peak: machinePeak && { backend: machinePeak.backend, gflops: machinePeak.gflops, size: machinePeak.size, note: 'best sgemm GFLOP/s of a large square matmul on the first backend, measured in this run' },
     peaks, train, sampling, portable: portableRows,
+    peerReadme: { ...PEER_README, note: "the peer's README figures on a quiet machine, for context; ratios use this run's" },
     tfjsWasmSmall: { tokPerSec: TFJS_WASM_SMALL, note: 'constant from the issue (TF.js wasm as shipped), not measured here' },
     peer: peer.ok ? { torch: peer.torch, runs: peerRuns } : { skipped: peer.reason, hint: peer.hint },
     targets,
@@ -205,10 +209,11 @@ function report(): void {
     console.log('         are low and the ratios to PyTorch are not representative (its OpenMP threads busy-wait and suffer most from oversubscription).');
   }
   for (const b of backends) console.log(`backend ${b}: ${avail.get(b)!.detail}`);
-  for (const u of unavailable) console.log(`backend ${u.name}: skipped, ${u.reason}`);
+  for (const u of unavailable) console.log(`backend ${u.name}: unavailable${u.requested ? ' (requested, skipped)' : ''}: ${u.reason}`);
   console.log(`peak: ${machinePeak ? `${machinePeak.gflops.toFixed(1)} GFLOP/s = the best sgemm (${machinePeak.size}^3) on ${machinePeak.backend}, measured in this run; %peak below is relative to it` : 'not measured'}`);
   console.log(`sgemm per backend: ${peaks.map((p) => (isOk(p) ? `${p.backend} ${(p as PeakResult).gflops.toFixed(1)} GFLOP/s (${(p as PeakResult).size}^3)` : `${p.backend} failed: ${(p as Failed).error}`)).join(', ')}`);
   if (peer.ok) console.log(`PyTorch peer: torch ${peer.torch}, ${peerRuns[0]?.env ?? ''}`);
+  console.log(`PyTorch peer on a quiet machine (its README, for context; ratios below use this run's figures): ${Object.entries(PEER_README).map(([c, v]) => `${c} ${k(v)}`).join(', ')} tok/s`);
   else console.log(`PyTorch peer: skipped, ${peer.reason}${peer.hint ? `; ${peer.hint}` : ''}`);
 
   const trainRow = (r: Row): string[] => {
