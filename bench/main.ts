@@ -213,8 +213,8 @@ function report(): void {
   console.log(`peak: ${machinePeak ? `${machinePeak.gflops.toFixed(1)} GFLOP/s = the best sgemm (${machinePeak.size}^3) on ${machinePeak.backend}, measured in this run; %peak below is relative to it` : 'not measured'}`);
   console.log(`sgemm per backend: ${peaks.map((p) => (isOk(p) ? `${p.backend} ${(p as PeakResult).gflops.toFixed(1)} GFLOP/s (${(p as PeakResult).size}^3)` : `${p.backend} failed: ${(p as Failed).error}`)).join(', ')}`);
   if (peer.ok) console.log(`PyTorch peer: torch ${peer.torch}, ${peerRuns[0]?.env ?? ''}`);
-  console.log(`PyTorch peer on a quiet machine (its README, for context; ratios below use this run's figures): ${Object.entries(PEER_README).map(([c, v]) => `${c} ${k(v)}`).join(', ')} tok/s`);
   else console.log(`PyTorch peer: skipped, ${peer.reason}${peer.hint ? `; ${peer.hint}` : ''}`);
+  console.log(`PyTorch peer on a quiet machine (its README, for context; ratios below use this run's figures): ${Object.entries(PEER_README).map(([c, v]) => `${c} ${k(v)}`).join(', ')} tok/s`);
 
   const trainRow = (r: Row): string[] => {
     if (!isOk(r.result)) return [r.result.backend, r.result.config, 'failed', (r.result as Failed).error, '', '', '', '', '', ''];
