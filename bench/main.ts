@@ -109,7 +109,7 @@ if (backends.length === 0) fail(`none of the backends ${requested.join(', ')} is
 const main = backends[0], portable = backends.slice(1);
 const portableConfig: ConfigName = configs.includes('small') || configs.length === 0 ? 'small' : configs[0];
 
-let peer: PeerStatus = opt['no-peer'] ? { ok: false, reason: 'skipped (--no-peer)', hint: '' } : findPeer(ROOT);
+let peer: PeerStatus = opt['no-peer'] ? { ok: false, reason: '--no-peer given', hint: '' } : findPeer(ROOT);
 if (!peer.ok && !opt['no-peer']) progress(`PyTorch peer skipped: ${peer.reason}; ${peer.hint}`);
 
 const peaks: (PeakResult | (Failed & { backend: BackendName }))[] = [];
