@@ -32,11 +32,9 @@ async function loadBackends(): Promise<Backend[]> {
     out.push({ name: 'wasm', kernels: null, reason: `wasm.ts failed to load: ${(e as Error).message}` });
   }
   try {
-    // a variable specifier: the native backend is optional and may not exist in this checkout
-    const spec = '../../src/tensor/kernels/native.ts';
-    const m = (await import(spec)) as { loadNativeKernels(): { kernels: Kernels | null; info?: { reason?: string } } };
+    const m = await import('../../src/tensor/kernels/native.ts');
     const r = m.loadNativeKernels();
-    out.push({ name: 'native', kernels: r.kernels, reason: r.kernels ? undefined : r.info?.reason ?? 'unavailable' });
+    out.push({ name: 'native', kernels: r.kernels, reason: r.kernels ? undefined : r.info.reason ?? 'unavailable' });
   } catch (e) {
     out.push({ name: 'native', kernels: null, reason: `native.ts failed to load: ${(e as Error).message}` });
   }
