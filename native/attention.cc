@@ -7,6 +7,9 @@
 //   backward  dP = dO V^T,  dS = P * (dP - rowsum(P * dP)) * scale,
 //             dQ = dS K,  dK = dS^T Q,  dV = P^T dO
 //
+// S, P, dP and dS are kept transposed (keys by queries), so the softmax and
+// the row sums run down columns, 16 queries per vector, with no horizontal
+// reductions; att (queries by keys) is written by 16 x 16 transposes.
 // Every product goes through one register-blocked micro-kernel (8 vector
 // accumulators of 16 floats) and skips the blocks the causal mask zeroes.
 // T is padded to Tp (a multiple of 16) and hs to hsp (a multiple of 16),
@@ -52,24 +55,24 @@ static inline void micro(const float* __restrict A, int64_t lda, const float* __
 }
 
 // C = a @ B over rows [0, M) (M a multiple of 8). For the block of 8 rows at
-// r0, only the first ncols(r0) 16-column vectors of C are computed, and k
-// runs over krange(r0, rows) = [k0, k1).
-template <bool TA, class NCols, class KRange>
+// r0, only the 16-column vectors [v0, v1) = cols(r0) of C are computed, and
+// k runs over krange(r0, rows) = [k0, k1).
+template <bool TA, class Cols, class KRange>
 static void tiles(int64_t M, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
-                  NCols ncols, KRange krange) {
+                  Cols cols, KRange krange) {
   for (int64_t r0 = 0; r0 < M; r0 += 8) {
-    const int64_t nv = ncols(r0);
+    int64_t v, v1;
+    cols(r0, v, v1);
     const float* Ar = TA ? A + r0 : A + r0 * lda;
     float* Cr = C + r0 * ldc;
-    int64_t v = 0;
-    for (; v + 2 <= nv; v += 2) {
+    for (; v + 2 <= v1; v += 2) {
       for (int64_t h = 0; h < 8; h += 4) {
         int64_t k0, k1;
         krange(r0 + h, 4, k0, k1);
         micro<4, 2, TA>(TA ? Ar + h : Ar + h * lda, lda, B + 16 * v, ldb, Cr + h * ldc + 16 * v, ldc, k0, k1);
       }
     }
-    if (v < nv) {
+    if (v < v1) {
       int64_t k0, k1;
       krange(r0, 8, k0, k1);
       micro<8, 1, TA>(Ar, lda, B + 16 * v, ldb, Cr + 16 * v, ldc, k0, k1);
@@ -129,17 +132,24 @@ static inline void transpose(const float* __restrict src, int64_t rows, int64_t 
     for (int64_t c = 0; c < cols; c += 16) transpose16(src + r * lds + c, lds, dst + c * ldd + r, ldd);
 }
 
+// Column vectors [v0, v1) of the transposed scores a block of 8 rows (keys)
+// at r0 needs: queries from the key's own 16-block on.
+static inline void upper_cols(int64_t r0, int64_t Tp, int64_t& v0, int64_t& v1) {
+  v0 = r0 / 16;
+  v1 = Tp / 16;
+}
+
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H) {
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
-    float* Q = scratch((size_t)(5 * Tp * hsp + Tp * Tp + Tp));
+    float* Q = scratch((size_t)(5 * Tp * hsp + 2 * Tp * Tp));
     float* K = Q + Tp * hsp;    // (Tp, hsp)
     float* V = K + Tp * hsp;    // (Tp, hsp)
-    float* Kt = V + Tp * hsp;   // (hsp, Tp)
-    float* O = Kt + hsp * Tp;   // (Tp, hsp)
-    float* S = O + Tp * hsp;    // (Tp, Tp) exp(scores - max)
-    float* rinv = S + Tp * Tp;  // (Tp) 1 / softmax denominator per row
+    float* Qt = V + Tp * hsp;   // (hsp, Tp)
+    float* O = Qt + hsp * Tp;   // (Tp, hsp)
+    float* St = O + Tp * hsp;   // (Tp keys, Tp queries): scores, then probabilities
+    float* Pa = St + Tp * Tp;   // (Tp, Tp) probabilities by query, when T is not a multiple of 16
     // Padding rows stay zero across heads.
     for (float* m : {Q, K, V}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
     for (int64_t bh = bh0; bh < bh1; bh++) {
@@ -151,50 +161,50 @@ void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, i
         copy_pad(K + t * hsp, q + C, hs, hsp);
         copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
       }
-      transpose(K, Tp, hsp, hsp, Kt, Tp);
-      // S = (scale Q) K^T, lower block triangle only.
-      tiles<false>(Tp, Q, hsp, Kt, Tp, S, Tp,
-                   [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+      transpose(Q, Tp, hsp, hsp, Qt, Tp);
+      // St = K (scale Q)^T: keys by queries, upper block triangle only.
+      tiles<false>(Tp, K, hsp, Qt, Tp, St, Tp, [&](int64_t r0, int64_t& v0, int64_t& v1) { upper_cols(r0, Tp, v0, v1); },
                    [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
-      // Causal softmax per row. S keeps exp(s - max) unnormalized (P V is
-      // scaled by 1/sum afterwards); att gets the probabilities. Row t has
-      // nb blocks of 16 columns; P V reads at most one block further, which
-      // is zeroed.
+      // Causal softmax down each column (query) of St, 16 queries at a time:
+      // all vertical vector ops, no horizontal reductions.
       const v16 ninf = splat16(-INFINITY);
-      for (int64_t t = 0; t < T; t++) {
-        float* s = S + t * Tp;
-        const int64_t nb = t / 16 + 1;
-        const v16i lim = v16i{} + (int32_t)t;
+      for (int64_t j = 0; j < Tp / 16; j++) {
+        const int64_t c = 16 * j, n = min64(c + 16, T);  // keys 0..n-1 can be seen by these queries
+        const v16i q = kIota + (int32_t)c;                // query index per lane
         v16 mv = ninf;
-        for (int64_t k = 0; k < nb; k++) {
-          v16 x = load16(s + 16 * k);
-          x = kIota + (int32_t)(16 * k) <= lim ? x : ninf;
+        for (int64_t k = 0; k < n; k++) {
+          v16 x = load16(St + k * Tp + c);
+          if (k >= c) x = q >= (int32_t)k ? x : ninf;
           mv = vmax(mv, x);
         }
-        const float mx = hmax16(mv);
-        v16 acc = {};
-        for (int64_t k = 0; k < nb; k++) {
-          v16 e = fexp(load16(s + 16 * k) - mx);
-          e = kIota + (int32_t)(16 * k) <= lim ? e : v16{};
-          store16(s + 16 * k, e);
-          acc += e;
+        v16 sum = {};
+        for (int64_t k = 0; k < n; k++) {
+          v16 e = fexp(load16(St + k * Tp + c) - mv);
+          if (k >= c) e = q >= (int32_t)k ? e : v16{};
+          store16(St + k * Tp + c, e);
+          sum += e;
         }
-        if (16 * nb < Tp) store16(s + 16 * nb, v16{});
-        const float inv = 1.0f / hsum16(acc);
-        rinv[t] = inv;
-        float* a = att + (bh * T + t) * T;
-        int64_t j = 0;
-        for (; j + 16 <= T && j < 16 * nb; j += 16) store16(a + j, load16(s + j) * inv);
-        for (; j + 16 <= T; j += 16) store16(a + j, v16{});
-        for (; j < T; j++) a[j] = j <= t ? s[j] * inv : 0.0f;
+        const v16 inv = 1.0f / sum;
+        for (int64_t k = 0; k < n; k++) store16(St + k * Tp + c, load16(St + k * Tp + c) * inv);
       }
-      for (int64_t t = T; t < Tp; t++) std::memset(S + t * Tp, 0, (size_t)Tp * sizeof(float));
-      // O = P V; row t only needs k <= t.
-      tiles<false>(Tp, S, Tp, V, hsp, O, hsp,
-                   [&](int64_t) { return hsp / 16; },
-                   [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
+      // att (queries by keys) = St^T, by 16 x 16 blocks; blocks past the diagonal are 0.
+      float* a = att + bh * T * T;
+      const bool direct = T % 16 == 0;
+      float* dst = direct ? a : Pa;
+      const int64_t ldd = direct ? T : Tp;
+      for (int64_t j = 0; j < Tp / 16; j++)
+        for (int64_t i = 0; i < Tp / 16; i++) {
+          if (i <= j) transpose16(St + 16 * i * Tp + 16 * j, Tp, dst + 16 * j * ldd + 16 * i, ldd);
+          else
+            for (int64_t r = 0; r < 16; r++) store16(dst + (16 * j + r) * ldd + 16 * i, v16{});
+        }
+      if (!direct)
+        for (int64_t t = 0; t < T; t++) std::memcpy(a + t * T, Pa + t * Tp, (size_t)T * sizeof(float));
+      // O = P V with P read from St (transposed); query t needs keys <= t.
+      tiles<true>(Tp, St, Tp, V, hsp, O, hsp, [&](int64_t, int64_t& v0, int64_t& v1) { v0 = 0; v1 = hsp / 16; },
+                  [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
       float* ob = out + b * T * C + h * hs;
-      for (int64_t t = 0; t < T; t++) copy_pad(ob + t * C, O + t * hsp, hs, hs, rinv[t]);
+      for (int64_t t = 0; t < T; t++) copy_pad(ob + t * C, O + t * hsp, hs, hs);
     }
   });
 }
@@ -204,56 +214,57 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
   const int64_t hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
-    float* Q = scratch((size_t)(8 * Tp * hsp + 2 * Tp * Tp));
-    float* K = Q + Tp * hsp;    // (Tp, hsp)
-    float* V = K + Tp * hsp;    // (Tp, hsp), transposed into Vt
-    float* dO = V + Tp * hsp;   // (Tp, hsp)
-    float* dQ = dO + Tp * hsp;  // (Tp, hsp)
-    float* dK = dQ + Tp * hsp;  // (Tp, hsp)
-    float* dV = dK + Tp * hsp;  // (Tp, hsp)
-    float* Vt = dV + Tp * hsp;  // (hsp, Tp)
-    float* P = Vt + hsp * Tp;   // (Tp, Tp)
-    float* dS = P + Tp * Tp;    // (Tp, Tp): dP, then dS
+    float* Q = scratch((size_t)(8 * Tp * hsp + 3 * Tp * Tp));
+    float* K = Q + Tp * hsp;     // (Tp, hsp)
+    float* V = K + Tp * hsp;     // (Tp, hsp)
+    float* dO = V + Tp * hsp;    // (Tp, hsp)
+    float* dQ = dO + Tp * hsp;   // (Tp, hsp)
+    float* dK = dQ + Tp * hsp;   // (Tp, hsp)
+    float* dV = dK + Tp * hsp;   // (Tp, hsp)
+    float* dOt = dV + Tp * hsp;  // (hsp, Tp)
+    float* Pt = dOt + hsp * Tp;  // (Tp keys, Tp queries)
+    float* dSt = Pt + Tp * Tp;   // (Tp keys, Tp queries): dP^T, then dS^T
+    float* Pa = dSt + Tp * Tp;   // (Tp, Tp) padded copy of att, when T is not a multiple of 16
     // Padding rows stay zero across heads.
     for (float* m : {Q, K, V, dO}) std::memset(m + T * hsp, 0, (size_t)((Tp - T) * hsp) * sizeof(float));
-    std::memset(P + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
-    std::memset(dS + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
+    std::memset(Pa + T * Tp, 0, (size_t)((Tp - T) * Tp) * sizeof(float));
     for (int64_t bh = bh0; bh < bh1; bh++) {
       const int64_t b = bh / H, h = bh % H;
       const float* base = qkv + b * T * C3 + h * hs;
       const float* dbase = dout + b * T * C + h * hs;
-      const float* a = att + bh * T * T;
       for (int64_t t = 0; t < T; t++) {
         const float* q = base + t * C3;
         copy_pad(Q + t * hsp, q, hs, hsp);
         copy_pad(K + t * hsp, q + C, hs, hsp);
         copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
         copy_pad(dO + t * hsp, dbase + t * C, hs, hsp);
-        copy_pad(P + t * Tp, a + t * T, T, Tp);
       }
-      transpose(V, Tp, hsp, hsp, Vt, Tp);
-      // dP = dO V^T, lower block triangle only.
-      tiles<false>(Tp, dO, hsp, Vt, Tp, dS, Tp,
-                   [&](int64_t r0) { return (min64(r0 + 8, T) + 15) / 16; },
+      transpose(dO, Tp, hsp, hsp, dOt, Tp);
+      const float* a = att + bh * T * T;
+      if (T % 16 == 0) {
+        transpose(a, T, T, T, Pt, Tp);
+      } else {
+        for (int64_t t = 0; t < T; t++) copy_pad(Pa + t * Tp, a + t * T, T, Tp);
+        transpose(Pa, Tp, Tp, Tp, Pt, Tp);
+      }
+      // dP^T = V dO^T: keys by queries, upper block triangle only.
+      tiles<false>(Tp, V, hsp, dOt, Tp, dSt, Tp, [&](int64_t r0, int64_t& v0, int64_t& v1) { upper_cols(r0, Tp, v0, v1); },
                    [&](int64_t, int64_t, int64_t& k0, int64_t& k1) { k0 = 0; k1 = hs; });
-      // dS = P * (dP - sum(P * dP)) * scale; P is 0 past the diagonal.
-      for (int64_t t = 0; t < T; t++) {
-        float* d = dS + t * Tp;
-        const float* p = P + t * Tp;
-        const int64_t nb = t / 16 + 1;
-        v16 acc = {};
-        for (int64_t k = 0; k < nb; k++) acc += load16(p + 16 * k) * load16(d + 16 * k);
-        const float dot = hsum16(acc);
-        for (int64_t k = 0; k < nb; k++)
-          store16(d + 16 * k, load16(p + 16 * k) * (load16(d + 16 * k) - dot) * scale);
-        std::memset(d + 16 * nb, 0, (size_t)(Tp - 16 * nb) * sizeof(float));
+      // dS = P * (dP - sum over keys of P * dP) * scale, down each column of
+      // the transposed matrices, 16 queries at a time. P^T is 0 below the diagonal.
+      for (int64_t j = 0; j < Tp / 16; j++) {
+        const int64_t c = 16 * j, n = min64(c + 16, T);
+        v16 dot = {};
+        for (int64_t k = 0; k < n; k++) dot += load16(Pt + k * Tp + c) * load16(dSt + k * Tp + c);
+        for (int64_t k = 0; k < n; k++)
+          store16(dSt + k * Tp + c, load16(Pt + k * Tp + c) * (load16(dSt + k * Tp + c) - dot) * scale);
       }
-      const auto allCols = [&](int64_t) { return hsp / 16; };
+      const auto allCols = [&](int64_t, int64_t& v0, int64_t& v1) { v0 = 0; v1 = hsp / 16; };
       const auto upToDiag = [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); };
       const auto fromDiag = [&](int64_t r0, int64_t, int64_t& k0, int64_t& k1) { k0 = r0; k1 = T; };
-      tiles<false>(Tp, dS, Tp, K, hsp, dQ, hsp, allCols, upToDiag);  // dQ = dS K
-      tiles<true>(Tp, dS, Tp, Q, hsp, dK, hsp, allCols, fromDiag);   // dK = dS^T Q
-      tiles<true>(Tp, P, Tp, dO, hsp, dV, hsp, allCols, fromDiag);   // dV = P^T dO
+      tiles<true>(Tp, dSt, Tp, K, hsp, dQ, hsp, allCols, upToDiag);   // dQ = dS K
+      tiles<false>(Tp, dSt, Tp, Q, hsp, dK, hsp, allCols, fromDiag);  // dK = dS^T Q
+      tiles<false>(Tp, Pt, Tp, dO, hsp, dV, hsp, allCols, fromDiag);  // dV = P^T dO
       float* gbase = dqkv + b * T * C3 + h * hs;
       for (int64_t t = 0; t < T; t++) {
         float* g = gbase + t * C3;
