@@ -17,7 +17,12 @@ Pool& pool() {
 
 void Pool::resize(int n) {
   if (n < 1) n = 1;
-  if (n == size()) return;
+  // Wait until no job runs (another JS thread may be using the pool).
+  while (busy_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  if (n == (int)workers_.size() + 1) {
+    busy_.store(false, std::memory_order_release);
+    return;
+  }
   // Stop every worker, then start n-1 fresh ones.
   stop_.store(true, std::memory_order_seq_cst);
   {
@@ -28,6 +33,8 @@ void Pool::resize(int n) {
   workers_.clear();
   stop_.store(false);
   for (int i = 1; i < n; i++) workers_.emplace_back([this] { loop(); });
+  size_.store(n, std::memory_order_relaxed);
+  busy_.store(false, std::memory_order_release);
 }
 
 void Pool::dispatch(int64_t ntasks, Job* fn) {

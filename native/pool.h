@@ -21,7 +21,7 @@ namespace fw {
 class Pool {
  public:
   // Number of threads that run jobs, including the caller.
-  int size() const { return (int)workers_.size() + 1; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   // Grows or shrinks the pool to n threads in total (n >= 1).
   void resize(int n);
@@ -32,7 +32,7 @@ class Pool {
   template <class F>
   void run(int64_t ntasks, F&& fn) {
     if (ntasks <= 0) return;
-    if (ntasks == 1 || workers_.empty() || busy_.exchange(true, std::memory_order_acquire)) {
+    if (ntasks == 1 || size() == 1 || busy_.exchange(true, std::memory_order_acquire)) {
       for (int64_t t = 0; t < ntasks; t++) fn(t);
       return;
     }
@@ -62,7 +62,8 @@ class Pool {
   std::atomic<int64_t> done_{0};     // tasks finished in the current job
   std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<bool> busy_{false};
+  std::atomic<bool> busy_{false};     // a job (or a resize) is running
+  std::atomic<int> size_{1};
   int spin_us_ = 200;
   std::mutex mu_;
   std::condition_variable cv_;

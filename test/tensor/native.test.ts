@@ -205,5 +205,35 @@ describe('native backend', { skip }, () => {
     assert.equal(forced.info.blasCore, 'Haswell');
   });
 
+  it('is safe to call from a worker thread while the main thread uses the pool', async () => {
+    setNativeThreads(2);
+    // the worker calls the addon directly (no TypeScript loader in an eval worker)
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const addon = require(${JSON.stringify(info.addon)});
+      const [B, T, C, H] = [4, 64, 64, 4];
+      const qkv = new Float32Array(B * T * 3 * C).map((_, i) => Math.sin(i));
+      const out = new Float32Array(B * T * C), att = new Float32Array(B * H * T * T);
+      const sums = [];
+      for (let r = 0; r < 200; r++) { addon.attention(qkv, out, att, B, T, C, H); sums.push(out.reduce((a, b) => a + b, 0)); }
+      parentPort.postMessage(sums);`;
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(code, { eval: true });
+    const done = new Promise<number[]>((res, rej) => { worker.once('message', res); worker.once('error', rej); });
+    const rng = new Rng('native/worker');
+    const x = randn(rng, 2048 * 300), w = randn(rng, 300), b = randn(rng, 300);
+    const want = [new Float32Array(x.length), new Float32Array(2048), new Float32Array(2048)];
+    R.layernorm(x, w, b, want[0], want[1], want[2], 2048, 300, 1e-5);
+    for (let r = 0; r < 200; r++) {
+      const got = [new Float32Array(x.length), new Float32Array(2048), new Float32Array(2048)];
+      N.layernorm(x, w, b, got[0], got[1], got[2], 2048, 300, 1e-5);
+      got.forEach((g, i) => close(g, want[i], `layernorm beside a worker, round ${r}`));
+    }
+    const sums = await done;
+    await worker.terminate();
+    assert.equal(sums.length, 200);
+    assert.ok(sums.every((s) => s === sums[0]), 'the worker got the same result every round');
+  });
+
   it('runs on the configured threads again', () => setNativeThreads(CONFIGURED_THREADS));
 });
