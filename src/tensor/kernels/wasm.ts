@@ -85,61 +85,64 @@ function makeKernels(pool: Pool): Kernels {
 
     matmul(A, B, C, batch, M, N, K, transA, transB, accumulate, strideA, strideB) {
       if (batch === 0 || M === 0 || N === 0) return;
-      const aLen = (strideA === 0 ? 0 : (batch - 1) * strideA) + M * K;
-      const bLen = (strideB === 0 ? 0 : (batch - 1) * strideB) + N * K;
-      const cLen = batch * M * N;
-      const threads = pool.width(2 * batch * M * N * K);
-      const packFloats = alignF(w.packedBFloats(N, K));
-      // in floats: operands, then one packed B per thread
-      const a = pool.arena >> 2, b = a + alignF(aLen), c = b + alignF(bLen), packed = c + alignF(cLen);
-      const f32 = pool.ensure((packed + packFloats * threads) * 4);
-      f32.set(A.subarray(0, aLen), a);
-      f32.set(B.subarray(0, bLen), b);
-      if (accumulate) f32.set(C.subarray(0, cLen), c);
-      if (threads === 1 || batch >= 2 * threads) {
-        // whole products, batch items shared among threads
-        pool.run(MATMUL_BATCH, [a * 4, b * 4, c * 4, M, N, K, +transA, +transB, +accumulate, strideA, strideB, packed * 4, packFloats * 4],
-          batch, chunkFor(batch, threads, 1, 1));
-      } else {
-        // one product at a time: pack B together, then split C by rows (or by columns when it is short and wide)
-        const byRows = M >= 16 * threads || M >= N;
-        const panels = Math.ceil(N / NR);
-        for (let i = 0; i < batch; i++) {
-          if (i === 0 || strideB !== 0) {
-            pool.run(PACK_B, [4 * (b + i * strideB), +transB, K, N, packed * 4], panels, chunkFor(panels, K * N >= 1 << 16 ? threads : 1, 1, 8));
+      pool.call('matmul', 2 * batch * M * N * K, (threads) => {
+        const aLen = (strideA === 0 ? 0 : (batch - 1) * strideA) + M * K;
+        const bLen = (strideB === 0 ? 0 : (batch - 1) * strideB) + N * K;
+        const cLen = batch * M * N;
+        const packFloats = alignF(w.packedBFloats(N, K));
+        // in floats: operands, then one packed B per thread
+        const a = pool.arena >> 2, b = a + alignF(aLen), c = b + alignF(bLen), packed = c + alignF(cLen);
+        const f32 = pool.ensure((packed + packFloats * threads) * 4);
+        f32.set(A.subarray(0, aLen), a);
+        f32.set(B.subarray(0, bLen), b);
+        if (accumulate) f32.set(C.subarray(0, cLen), c);
+        if (threads === 1 || batch >= 2 * threads) {
+          // whole products, batch items shared among threads
+          pool.run(MATMUL_BATCH, [a * 4, b * 4, c * 4, M, N, K, +transA, +transB, +accumulate, strideA, strideB, packed * 4, packFloats * 4],
+            batch, chunkFor(batch, threads, 1, 1));
+        } else {
+          // one product at a time: pack B together, then split C by rows (or by columns when it is short and wide)
+          const byRows = M >= 16 * threads || M >= N;
+          const panels = Math.ceil(N / NR);
+          for (let i = 0; i < batch; i++) {
+            if (i === 0 || strideB !== 0) {
+              pool.run(PACK_B, [4 * (b + i * strideB), +transB, K, N, packed * 4], panels, chunkFor(panels, K * N >= 1 << 16 ? threads : 1, 1, 8));
+            }
+            const args = [4 * (a + i * strideA), packed * 4, 4 * (c + i * M * N), M, N, K, +transA, +accumulate, +byRows];
+            if (byRows) pool.run(MATMUL, args, M, chunkFor(M, threads, MR, 32));
+            else pool.run(MATMUL, args, N, chunkFor(N, threads, NR, 64));
           }
-          const args = [4 * (a + i * strideA), packed * 4, 4 * (c + i * M * N), M, N, K, +transA, +accumulate, +byRows];
-          if (byRows) pool.run(MATMUL, args, M, chunkFor(M, threads, MR, 32));
-          else pool.run(MATMUL, args, N, chunkFor(N, threads, NR, 64));
         }
-      }
-      C.set(f32.subarray(c, c + cLen));
+        C.set(f32.subarray(c, c + cLen));
+      });
     },
 
     attention(qkv, out, att, B, T, C, H) {
-      const nq = B * T * 3 * C, no = B * T * C, na = B * H * T * T;
-      const threads = pool.width(4 * B * T * T * C);
-      const stride = alignF(w.attentionWorkFloats(T, C / H));
-      const q = pool.arena >> 2, o = q + alignF(nq), at = o + alignF(no), work = at + alignF(na);
-      const f32 = pool.ensure((work + stride * threads) * 4);
-      f32.set(qkv.subarray(0, nq), q);
-      pool.run(ATTENTION, [q * 4, o * 4, at * 4, B, T, C, H, work * 4, stride * 4], B * H, chunkFor(B * H, threads, 1, 1));
-      out.set(f32.subarray(o, o + no));
-      att.set(f32.subarray(at, at + na));
+      pool.call('attention', 2 * B * T * T * C, (threads) => {
+        const nq = B * T * 3 * C, no = B * T * C, na = B * H * T * T;
+        const stride = alignF(w.attentionWorkFloats(T, C / H));
+        const q = pool.arena >> 2, o = q + alignF(nq), at = o + alignF(no), work = at + alignF(na);
+        const f32 = pool.ensure((work + stride * threads) * 4);
+        f32.set(qkv.subarray(0, nq), q);
+        pool.run(ATTENTION, [q * 4, o * 4, at * 4, B, T, C, H, work * 4, stride * 4], B * H, chunkFor(B * H, threads, 1, 1));
+        out.set(f32.subarray(o, o + no));
+        att.set(f32.subarray(at, at + na));
+      });
     },
 
     attentionBackward(qkv, att, dout, dqkv, B, T, C, H) {
-      const nq = B * T * 3 * C, no = B * T * C, na = B * H * T * T;
-      const threads = pool.width(8 * B * T * T * C);
-      const stride = alignF(w.attentionWorkFloats(T, C / H));
-      const q = pool.arena >> 2, at = q + alignF(nq), d = at + alignF(na), dq = d + alignF(no), work = dq + alignF(nq);
-      const f32 = pool.ensure((work + stride * threads) * 4);
-      f32.set(qkv.subarray(0, nq), q);
-      f32.set(att.subarray(0, na), at);
-      f32.set(dout.subarray(0, no), d);
-      f32.set(dqkv.subarray(0, nq), dq);
-      pool.run(ATTENTION_BACKWARD, [q * 4, at * 4, d * 4, dq * 4, B, T, C, H, work * 4, stride * 4], B * H, chunkFor(B * H, threads, 1, 1));
-      dqkv.set(f32.subarray(dq, dq + nq));
+      pool.call('attentionBackward', 4 * B * T * T * C, (threads) => {
+        const nq = B * T * 3 * C, no = B * T * C, na = B * H * T * T;
+        const stride = alignF(w.attentionWorkFloats(T, C / H));
+        const q = pool.arena >> 2, at = q + alignF(nq), d = at + alignF(na), dq = d + alignF(no), work = dq + alignF(nq);
+        const f32 = pool.ensure((work + stride * threads) * 4);
+        f32.set(qkv.subarray(0, nq), q);
+        f32.set(att.subarray(0, na), at);
+        f32.set(dout.subarray(0, no), d);
+        f32.set(dqkv.subarray(0, nq), dq);
+        pool.run(ATTENTION_BACKWARD, [q * 4, at * 4, d * 4, dq * 4, B, T, C, H, work * 4, stride * 4], B * H, chunkFor(B * H, threads, 1, 1));
+        dqkv.set(f32.subarray(dq, dq + nq));
+      });
     },
 
     unary(op, x, y) {
@@ -147,7 +150,7 @@ function makeKernels(pool: Pool): Kernels {
       const n = x.length, xs = pool.arena >> 2, ys = xs + alignF(n);
       const f32 = pool.ensure((ys + n) * 4);
       f32.set(x, xs);
-      pool.run(GELU, [xs * 4, ys * 4], n, chunkFor(n, pool.width(GELU_FLOPS * n), 4, 1 << 14));
+      pool.call('gelu', GELU_FLOPS * n, (threads) => pool.run(GELU, [xs * 4, ys * 4], n, chunkFor(n, threads, 4, 1 << 14)));
       y.set(f32.subarray(ys, ys + n));
     },
 
@@ -158,7 +161,7 @@ function makeKernels(pool: Pool): Kernels {
       f32.set(x, xs);
       f32.set(dy, dys);
       f32.set(dx, dxs);
-      pool.run(GELU_BACKWARD, [xs * 4, dys * 4, dxs * 4], n, chunkFor(n, pool.width(2 * GELU_FLOPS * n), 4, 1 << 14));
+      pool.call('geluBackward', 2 * GELU_FLOPS * n, (threads) => pool.run(GELU_BACKWARD, [xs * 4, dys * 4, dxs * 4], n, chunkFor(n, threads, 4, 1 << 14)));
       dx.set(f32.subarray(dxs, dxs + n));
     },
 

@@ -20,6 +20,8 @@ const PAGE = 65536;
 export const MAX_PAGES = 32768; // must match --maximumMemory in scripts/build-wasm.mjs
 const MIN_PARALLEL_FLOPS = 2e6; // below this one thread beats the hand-off
 const TASKS_PER_THREAD = 16;
+const PROBE_EVERY = 16; // calls of a kind between tries of the mode that is losing
+const EMA = 0.25;
 
 // the WebAssembly global, typed here (tsconfig's lib has no DOM types)
 export interface WasmMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
@@ -139,10 +141,29 @@ export class Pool {
     return this.f32;
   }
 
-  /** Threads worth sharing a call of this many flops among (workers not yet ready just won't claim). */
-  width(flops: number): number {
-    return flops >= MIN_PARALLEL_FLOPS && this.threads > 1 && this.count(1) > 0 ? this.threads : 1;
+  /**
+   * Runs one kernel call, `body(threads)`, on all threads or on this one.
+   * Sharing pays on an idle machine; on a busy one (a core taken by another
+   * process) our own worker steals time from the main thread and sharing
+   * loses. So each kind of call keeps a moving average of its time per flop
+   * in both modes, uses the faster, and tries the other every PROBE_EVERY
+   * calls. Results do not depend on the mode: every element is computed by
+   * the same operations in the same order either way.
+   */
+  call(kind: string, flops: number, body: (threads: number) => void): void {
+    if (flops < MIN_PARALLEL_FLOPS || this.threads === 1 || this.count(1) === 0) return body(1);
+    let s = this.stats.get(kind);
+    if (!s) this.stats.set(kind, (s = { solo: NaN, shared: NaN, calls: 0 }));
+    const probe = ++s.calls % PROBE_EVERY === 0;
+    const shared = Number.isNaN(s.shared) || (!Number.isNaN(s.solo) && (s.shared <= s.solo) !== probe);
+    const t0 = performance.now();
+    body(shared ? this.threads : 1);
+    const perFlop = (performance.now() - t0) / flops;
+    if (shared) s.shared = Number.isNaN(s.shared) ? perFlop : s.shared + EMA * (perFlop - s.shared);
+    else s.solo = Number.isNaN(s.solo) ? perFlop : s.solo + EMA * (perFlop - s.solo);
   }
+
+  private readonly stats = new Map<string, { solo: number; shared: number; calls: number }>();
 
   /**
    * Runs `job` over [0, len) in tasks of `chunk`: on this thread alone when
