@@ -74,23 +74,23 @@ static inline float binop(float a, float b) {
   else return a / b;
 }
 
-// out[r*nb + j] = a[r*nb + j] op b[j] (BRow) or a[j] op b[r*nb + j] (!BRow).
+// out[i] = a[i] op b[i % nb] (BRow) or a[i % nb] op b[i] (!BRow), split over
+// elements (not rows), so one long row (nb == n: the same-shape case) runs
+// in parallel too.
 template <int Op, bool BRow>
-static void binary_rows(const float* __restrict a, const float* __restrict b, float* __restrict out, int64_t n,
-                        int64_t nb) {
-  if (nb == 1) {
-    const float s = BRow ? b[0] : a[0];
-    parallel_for(n, kGrainCheap, [&](int64_t lo, int64_t hi) {
-      if (BRow) for (int64_t j = lo; j < hi; j++) out[j] = binop<Op>(a[j], s);
-      else for (int64_t j = lo; j < hi; j++) out[j] = binop<Op>(s, b[j]);
-    });
-    return;
-  }
-  parallel_for(n / nb, row_grain(nb, kGrainCheap), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const int64_t o = r * nb;
-      if (BRow) for (int64_t j = 0; j < nb; j++) out[o + j] = binop<Op>(a[o + j], b[j]);
-      else for (int64_t j = 0; j < nb; j++) out[o + j] = binop<Op>(a[j], b[o + j]);
+static void binary_rows(const float* a, const float* b, float* out, int64_t n, int64_t nb) {
+  parallel_for(n, kGrainCheap, [&](int64_t lo, int64_t hi) {
+    if (nb == 1) {
+      const float s = BRow ? b[0] : a[0];
+      if (BRow) for (int64_t i = lo; i < hi; i++) out[i] = binop<Op>(a[i], s);
+      else for (int64_t i = lo; i < hi; i++) out[i] = binop<Op>(s, b[i]);
+      return;
+    }
+    for (int64_t i = lo; i < hi;) {
+      const int64_t r0 = i - i % nb, e = r0 + nb < hi ? r0 + nb : hi;  // to the end of this row
+      const float* rep = BRow ? b : a;                                  // the repeated operand
+      if (BRow) for (; i < e; i++) out[i] = binop<Op>(a[i], rep[i - r0]);
+      else for (; i < e; i++) out[i] = binop<Op>(rep[i - r0], b[i]);
     }
   });
 }
