@@ -16,11 +16,10 @@ import type { Kernels } from './types.ts';
 import { jsKernels } from './js.ts';
 import {
   alignF, ATTENTION, ATTENTION_BACKWARD, chunkFor, type Exports, GELU, GELU_BACKWARD, GELU_FLOPS,
-  MATMUL, MATMUL_BATCH, MAX_PAGES, missingExports, PACK_B, Pool, WA,
+  MATMUL, MATMUL_BATCH, MAX_PAGES, missingExports, MR, NR, PACK_B, Pool, WA,
 } from './wasm_pool.ts';
 
 const WASM_PATH = new URL('../../../build/kernels.wasm', import.meta.url);
-const NR = 8, MR = 4; // the micro-kernel's tile (assembly/matmul.ts)
 
 export interface WasmLoad { kernels: Kernels | null; reason?: string; threads: number }
 

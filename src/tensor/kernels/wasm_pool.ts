@@ -20,6 +20,7 @@ const PAGE = 65536;
 export const MAX_PAGES = 32768; // must match --maximumMemory in scripts/build-wasm.mjs
 const MIN_PARALLEL_FLOPS = 2e6; // below this one thread beats the hand-off
 const TASKS_PER_THREAD = 16;
+export const MR = 4, NR = 8; // the micro-kernel's tile (assembly/matmul.ts)
 const PROBE_EVERY = 16; // calls of a kind between tries of the mode that is losing
 const EMA = 0.25;
 
@@ -219,7 +220,10 @@ const { module, memory, ctl, index, scratch, scratchBytes } = workerData;
 const JOBS = [${JOBS.map(String).join(',\n')}];
 const wasm = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const n = ${WARM_N}, a = scratch + scratchBytes, b = a + n * n * 4, c = b + n * n * 4, packed = c + n * n * 4;
-for (let r = 0; r < 300; r++) wasm.matmul(a, b, c, n, n, n, r & 1, (r >> 1) & 1, 0, packed, scratch);
+for (let r = 0; r < 300; r++) {
+  wasm.packB(b, (r >> 1) & 1, n, n, 0, n / ${NR}, packed);
+  wasm.matmulPacked(a, packed, c, n, n, n, r & 1, 0, 0, n, 0, n, 0, n, scratch);
+}
 const args = ctl.subarray(${ARGS}, ${ARGS + NARGS});
 let last = Atomics.load(ctl, ${SEQ});
 Atomics.store(ctl, ${READY} + index, 1);
