@@ -407,7 +407,6 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (c.ok && (n < 1 || n > 256)) c.fail(true, "threads must be in [1, 256], got %lld", (long long)n);
   if (!c.ok) return nullptr;
   fw::pool().resize((int)n);
-  fw::matmul_set_threads((int)n);
   return nullptr;
 }
 

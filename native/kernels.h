@@ -16,8 +16,6 @@ enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kNumBinary };
 // ---------------------------------------------------------------- matmul.cc
 void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, int64_t N, int64_t K,
             bool transA, bool transB, bool accumulate, int64_t strideA, int64_t strideB);
-// Threads used for sgemm; 1 means every sgemm runs single-threaded on its caller.
-void matmul_set_threads(int n);
 
 // ---------------------------------------------------------------- attention.cc
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H);

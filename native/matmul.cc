@@ -11,49 +11,31 @@
 #include "kernels.h"
 #include "pool.h"
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace fw {
 
 // Below this many multiply-adds one sgemm runs on the caller alone.
 const int64_t kSplitMacs = 1 << 18;
 
-static inline void sgemm(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool transA,
-                         bool transB, float beta) {
+// C (M, N, row stride ldc) = op(A) op(B) (+ C when beta = 1), one sgemm.
+static inline void sgemm(const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, int64_t M,
+                         int64_t N, int64_t K, bool transA, bool transB, float beta) {
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-              (int)K, 1.0f, A, transA ? (int)M : (int)K, B, transB ? (int)K : (int)N, beta, C, (int)N);
+              (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-// One product, split into panels over the pool.
+// One product, cut into panels of C, one sgemm per thread: row panels
+// (rows of op(A)) when M >= N, else column panels (columns of op(B)).
 static void sgemm_split(const float* A, const float* B, float* C, int64_t M, int64_t N, int64_t K, bool transA,
                         bool transB, float beta, int64_t nthreads) {
   const int64_t lda = transA ? M : K, ldb = transB ? K : N;
-  if (M >= N) {
-    // Row panels: rows [m0, m1) of op(A) and C.
-    int64_t per = ((M + nthreads - 1) / nthreads + 15) & ~(int64_t)15;
-    int64_t parts = (M + per - 1) / per;
-    pool().run(parts, [&](int64_t p) {
-      int64_t m0 = p * per, m = M - m0 < per ? M - m0 : per;
-      const float* Ap = transA ? A + m0 : A + m0 * lda;
-      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m,
-                  (int)N, (int)K, 1.0f, Ap, (int)lda, B, (int)ldb, beta, C + m0 * N, (int)N);
-    });
-  } else {
-    // Column panels: columns [n0, n1) of op(B) and C.
-    int64_t per = ((N + nthreads - 1) / nthreads + 31) & ~(int64_t)31;
-    int64_t parts = (N + per - 1) / per;
-    pool().run(parts, [&](int64_t p) {
-      int64_t n0 = p * per, n = N - n0 < per ? N - n0 : per;
-      const float* Bp = transB ? B + n0 * ldb : B + n0;
-      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)M,
-                  (int)n, (int)K, 1.0f, A, (int)lda, Bp, (int)ldb, beta, C + n0, (int)N);
-    });
-  }
-}
-
-void matmul_set_threads(int n) {
-  (void)n;
-  openblas_set_num_threads(1);
+  const bool rows = M >= N;
+  const int64_t len = rows ? M : N, align = rows ? 16 : 32;
+  const int64_t per = ((len + nthreads - 1) / nthreads + align - 1) / align * align;
+  pool().run((len + per - 1) / per, [&](int64_t p) {
+    const int64_t i0 = p * per, n = len - i0 < per ? len - i0 : per;
+    if (rows) sgemm(transA ? A + i0 : A + i0 * lda, lda, B, ldb, C + i0 * N, N, n, N, K, transA, transB, beta);
+    else sgemm(A, lda, transB ? B + i0 * ldb : B + i0, ldb, C + i0, N, M, n, K, transA, transB, beta);
+  });
 }
 
 void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, int64_t N, int64_t K, bool transA,
@@ -74,7 +56,9 @@ void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, 
   // Small products: whole items per thread once the batch carries enough work.
   const int64_t grain = (kSplitMacs + macs - 1) / macs;
   parallel_for(batch, grain, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; b++) sgemm(A + b * strideA, B + b * strideB, C + b * M * N, M, N, K, transA, transB, beta);
+    for (int64_t b = b0; b < b1; b++)
+      sgemm(A + b * strideA, transA ? M : K, B + b * strideB, transB ? K : N, C + b * M * N, N, M, N, K, transA, transB,
+            beta);
   });
 }
 
