@@ -23,6 +23,7 @@ const TASKS_PER_THREAD = 16;
 export const MR = 4, NR = 8; // the micro-kernel's tile (assembly/matmul.ts)
 const PROBE_EVERY = 16; // calls of a kind between tries of the mode that is losing
 const EMA = 0.25;
+const STALL_MS = 60_000;
 
 // the WebAssembly global, typed here (tsconfig's lib has no DOM types)
 export interface WasmMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
@@ -195,9 +196,15 @@ export class Pool {
       JOBS[job](this.wasm, a, i * chunk, Math.min(len, (i + 1) * chunk), this.scratch(0), 0);
       Atomics.add(ctl, DONE, 1);
     }
-    // wait for tasks still running on workers: spin, then sleep in short waits
-    for (let n = 0, d = Atomics.load(ctl, DONE); d !== tasks; d = Atomics.load(ctl, DONE)) {
-      if (++n > 1 << 16) Atomics.wait(ctl, DONE, d, 1);
+    // wait for tasks still running on workers: spin, then sleep in short waits;
+    // a worker that died holding a task (its exit event cannot reach us while
+    // we block) would hang us, so no progress for STALL_MS is an error
+    let last = Atomics.load(ctl, DONE), since = 0;
+    for (let n = 0, d = last; d !== tasks; d = Atomics.load(ctl, DONE)) {
+      if (++n < 1 << 16) continue;
+      Atomics.wait(ctl, DONE, d, 1);
+      if (d !== last) { last = d; since = 0; } else if (since === 0) since = performance.now();
+      else if (performance.now() - since > STALL_MS) throw new Error(`wasm kernels: a worker thread made no progress for ${STALL_MS / 1000} s`);
     }
     if (Atomics.load(ctl, ERR) !== 0) {
       Atomics.store(ctl, ERR, 0);
