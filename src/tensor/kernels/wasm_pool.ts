@@ -99,6 +99,7 @@ export class Pool {
   f32!: Float32Array;
   readonly ctl: Int32Array;
   private readonly args: number[] = new Array<number>(NARGS).fill(0);
+  private readonly stats = new Map<string, { solo: number; shared: number; calls: number }>(); // see call()
 
   constructor(readonly module: WasmModule, readonly memory: WasmMemory, readonly wasm: Exports, readonly threads: number) {
     this.region = align(wasm.matmulScratchBytes() + WARM_BYTES);
@@ -165,8 +166,6 @@ export class Pool {
     else s.solo = Number.isNaN(s.solo) ? perFlop : s.solo + EMA * (perFlop - s.solo);
   }
 
-  private readonly stats = new Map<string, { solo: number; shared: number; calls: number }>();
-
   /**
    * Runs `job` over [0, len) in tasks of `chunk`: on this thread alone when
    * there is one task, else shared with whichever workers claim tasks.
@@ -190,10 +189,15 @@ export class Pool {
     Atomics.notify(ctl, SEQ);
     const a = this.args;
     for (let i = 0; i < args.length; i++) a[i] = args[i];
+    let error: unknown = null; // a failed task still counts as done, so the count stays exact for the next call
     for (;;) {
       const c = Atomics.add(ctl, CLAIM, 1), i = c & 0xffff;
       if (i >= c >>> 16) break;
-      JOBS[job](this.wasm, a, i * chunk, Math.min(len, (i + 1) * chunk), this.scratch(0), 0);
+      try {
+        JOBS[job](this.wasm, a, i * chunk, Math.min(len, (i + 1) * chunk), this.scratch(0), 0);
+      } catch (e) {
+        error ??= e;
+      }
       Atomics.add(ctl, DONE, 1);
     }
     // wait for tasks still running on workers: spin, then sleep in short waits;
@@ -206,6 +210,7 @@ export class Pool {
       if (d !== last) { last = d; since = 0; } else if (since === 0) since = performance.now();
       else if (performance.now() - since > STALL_MS) throw new Error(`wasm kernels: a worker thread made no progress for ${STALL_MS / 1000} s`);
     }
+    if (error) throw error;
     if (Atomics.load(ctl, ERR) !== 0) {
       Atomics.store(ctl, ERR, 0);
       throw new Error('wasm kernels: a task failed on a worker thread');
