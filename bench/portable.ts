@@ -5,7 +5,10 @@
  *
  * Usage: node --import tsx bench/portable.ts [--quick]
  * Each thread count runs in its own child process (FLYWHEEL_THREADS is read
- * when the wasm kernels load).
+ * when the wasm kernels load). With 2 threads the pool shares a call only
+ * while sharing measures faster (wasm_pool.ts), so on a busy machine the
+ * '2t' rows can equal the '1t' rows. The CPU-second rate is the steadier
+ * number when other processes compete for the cores.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
