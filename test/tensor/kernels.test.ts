@@ -120,7 +120,7 @@ const BROADCAST_SHAPES: [number[], number[], number[]][] = [
 
 const ATTN_SHAPES: [number, number, number, number][] = [
   // [B, T, C, H]
-  [1, 1, 4, 1], [2, 1, 8, 2], [2, 5, 12, 3], [3, 17, 32, 4], [1, 64, 128, 4], [2, 9, 20, 1],
+  [1, 1, 4, 1], [2, 1, 8, 2], [2, 5, 12, 3], [3, 17, 32, 4], [1, 64, 128, 4], [2, 9, 20, 1], [2, 7, 15, 3], [1, 70, 24, 2],
   [4, 64, 64, 2], // large enough to be split across threads
 ];
 
