@@ -10,12 +10,17 @@ const A1: f32 = 0.254829592, A2: f32 = -0.284496736, A3: f32 = 1.421413741, A4: 
 const SQRT1_2: f32 = 0.7071067811865476;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
-/** exp(x) for x <= 0 (Cephes expf polynomial, |rel err| ~ 2e-7); flushes to 0 below -87. */
+// 1.5 * 2^23: adding it to a float in [-2^22, 2^22] rounds to an integer and
+// leaves that integer in the low mantissa bits (cheaper than nearest + trunc_sat)
+const MAGIC: f32 = 12582912.0;
+
+/** exp(x) for x <= 0 (Cephes expf polynomial, |rel err| ~ 2e-7); exactly 0 below -87. */
 // @ts-ignore: decorator
 @inline
 function expNeg4(x: v128): v128 {
-  const c = f32x4.max(x, f32x4.splat(-87));
-  const n = f32x4.nearest(f32x4.mul(c, f32x4.splat(1.44269504088896341)));
+  const c = f32x4.pmax(x, f32x4.splat(-87)); // pmax: plain maxps (x is never NaN here unless the input is)
+  const t = f32x4.add(f32x4.mul(c, f32x4.splat(1.44269504088896341)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC)); // round(c / ln 2)
   let r = f32x4.sub(c, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let y = f32x4.splat(1.9875691500e-4);
@@ -25,68 +30,81 @@ function expNeg4(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(y, r), r), r), f32x4.splat(1));
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  const res = f32x4.mul(y, pow2n);
-  return v128.and(res, f32x4.gt(x, f32x4.splat(-87))); // exact 0 past the clamp
+  // 2^n: the integer n sits in t's low bits; move it (+127) into the exponent field
+  const pow2n = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
+  return v128.and(f32x4.mul(y, pow2n), f32x4.gt(x, f32x4.splat(-87))); // exact 0 past the clamp
 }
 
-/** Phi(x) in lanes; also returns exp(-x^2/2) through `e`. */
+/** q/2 = erfc(|x|/sqrt 2)/2 by A&S 7.1.26, given e = exp(-x^2/2). */
 // @ts-ignore: decorator
 @inline
-function phi4(x: v128, eOut: usize): v128 {
-  const z = f32x4.mul(x, f32x4.splat(SQRT1_2));
-  const a = f32x4.abs(z);
+function halfTail4(x: v128, e: v128): v128 {
+  const a = f32x4.abs(f32x4.mul(x, f32x4.splat(SQRT1_2)));
   const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), f32x4.mul(f32x4.splat(P), a)));
   let poly = f32x4.splat(A5);
   poly = f32x4.add(f32x4.mul(poly, t), f32x4.splat(A4));
   poly = f32x4.add(f32x4.mul(poly, t), f32x4.splat(A3));
   poly = f32x4.add(f32x4.mul(poly, t), f32x4.splat(A2));
   poly = f32x4.add(f32x4.mul(poly, t), f32x4.splat(A1));
-  const e = expNeg4(f32x4.neg(f32x4.mul(a, a)));
-  v128.store(eOut, e);
-  const halfQ = f32x4.mul(f32x4.mul(f32x4.mul(poly, t), e), f32x4.splat(0.5));
+  return f32x4.mul(f32x4.mul(f32x4.mul(poly, t), e), f32x4.splat(0.5));
+}
+
+/** Phi(x) from the tail: q/2 for x < 0, 1 - q/2 otherwise. */
+// @ts-ignore: decorator
+@inline
+function phiFromTail4(x: v128, halfQ: v128): v128 {
   return v128.bitselect(halfQ, f32x4.sub(f32x4.splat(1), halfQ), f32x4.lt(x, f32x4.splat(0)));
 }
 
-/** y = gelu(x), n elements (any n; the tail runs through a zero-padded lane block). */
+/** exp(-x^2 / 2) in lanes. */
+// @ts-ignore: decorator
+@inline
+function gauss4(x: v128): v128 {
+  return expNeg4(f32x4.mul(f32x4.mul(x, x), f32x4.splat(-0.5)));
+}
+
+/** gelu(x) in lanes. */
+// @ts-ignore: decorator
+@inline
+function gelu4(x: v128): v128 {
+  return f32x4.mul(x, phiFromTail4(x, halfTail4(x, gauss4(x))));
+}
+
+/** gelu'(x) in lanes: Phi(x) + x phi(x). */
+// @ts-ignore: decorator
+@inline
+function geluGrad4(x: v128): v128 {
+  const e = gauss4(x);
+  return f32x4.add(phiFromTail4(x, halfTail4(x, e)), f32x4.mul(f32x4.mul(x, f32x4.splat(INV_SQRT_2PI)), e));
+}
+
+/** y = gelu(x), n elements; tmp: 16 scratch bytes for the tail. */
 export function geluForward(x: usize, y: usize, n: i32, tmp: usize): void {
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const xv = v128.load(x + <usize>i * 4);
-    v128.store(y + <usize>i * 4, f32x4.mul(xv, phi4(xv, tmp)));
-  }
+  for (; i + 4 <= n; i += 4) v128.store(y + <usize>i * 4, gelu4(v128.load(x + <usize>i * 4)));
   if (i < n) {
-    v128.store(tmp + 16, i32x4.splat(0));
-    memory.copy(tmp + 16, x + <usize>i * 4, <usize>(n - i) * 4);
-    const xv = v128.load(tmp + 16);
-    v128.store(tmp + 16, f32x4.mul(xv, phi4(xv, tmp)));
-    memory.copy(y + <usize>i * 4, tmp + 16, <usize>(n - i) * 4);
+    v128.store(tmp, i32x4.splat(0));
+    memory.copy(tmp, x + <usize>i * 4, <usize>(n - i) * 4);
+    v128.store(tmp, gelu4(v128.load(tmp)));
+    memory.copy(y + <usize>i * 4, tmp, <usize>(n - i) * 4);
   }
 }
 
-/** dx += dy * gelu'(x), n elements. */
+/** dx += dy * gelu'(x), n elements; tmp: 48 scratch bytes for the tail. */
 export function geluBackward(x: usize, dy: usize, dx: usize, n: i32, tmp: usize): void {
   let i = 0;
-  for (; i < n; i += 4) {
-    const tail = i + 4 > n;
-    let xp = x + <usize>i * 4, dyp = dy + <usize>i * 4, dxp = dx + <usize>i * 4;
-    if (tail) {
-      // stage the last partial block through tmp (+16: x, +32: dy, +48: dx)
-      v128.store(tmp + 16, i32x4.splat(0)); v128.store(tmp + 32, i32x4.splat(0)); v128.store(tmp + 48, i32x4.splat(0));
-      memory.copy(tmp + 16, xp, <usize>(n - i) * 4);
-      memory.copy(tmp + 32, dyp, <usize>(n - i) * 4);
-      memory.copy(tmp + 48, dxp, <usize>(n - i) * 4);
-      xp = tmp + 16; dyp = tmp + 32;
-    }
-    const xv = v128.load(xp);
-    const p = phi4(xv, tmp);
-    const g = f32x4.add(p, f32x4.mul(f32x4.mul(xv, f32x4.splat(INV_SQRT_2PI)), v128.load(tmp)));
-    const r = f32x4.add(v128.load(tail ? tmp + 48 : dxp), f32x4.mul(v128.load(dyp), g));
-    if (tail) {
-      v128.store(tmp + 48, r);
-      memory.copy(dxp, tmp + 48, <usize>(n - i) * 4);
-    } else {
-      v128.store(dxp, r);
-    }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * 4;
+    v128.store(dx + o, f32x4.add(v128.load(dx + o), f32x4.mul(v128.load(dy + o), geluGrad4(v128.load(x + o)))));
+  }
+  if (i < n) {
+    // the last partial block through tmp: x at +0, dy at +16, dx at +32
+    const o = <usize>i * 4, bytes = <usize>(n - i) * 4;
+    v128.store(tmp, i32x4.splat(0)); v128.store(tmp, i32x4.splat(0), 16); v128.store(tmp, i32x4.splat(0), 32);
+    memory.copy(tmp, x + o, bytes);
+    memory.copy(tmp + 16, dy + o, bytes);
+    memory.copy(tmp + 32, dx + o, bytes);
+    v128.store(tmp, f32x4.add(v128.load(tmp, 32), f32x4.mul(v128.load(tmp, 16), geluGrad4(v128.load(tmp)))), 32);
+    memory.copy(dx + o, tmp + 32, bytes);
   }
 }
