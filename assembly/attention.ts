@@ -8,6 +8,7 @@
 // one call. `work` is this thread's scratch of attentionWorkFloats(T, hs)
 // floats; `mmScratch` is its matmul scratch.
 import { matmulPacked, NR, packB, packedBFloats } from './matmul';
+import { expNeg4 } from './simd_math';
 
 const BAND = 8;
 
@@ -44,6 +45,63 @@ function lowerTTimes(L: usize, y: usize, out: usize, T: i32, hs: i32, packed: us
   for (let j0 = 0; j0 < T; j0 += BAND) {
     matmulPacked(L, packed, out, T, hs, T, true, false, j0, min(T, j0 + BAND), 0, hs, j0, T, scratch);
   }
+}
+
+/**
+ * row[0:n] = softmax(row[0:n] * scale), row[n:T] = 0: one causal row of
+ * scores in place (full blocks of 4 in lanes, the rest scalar, so nothing
+ * past the row's first n entries is read as a score).
+ */
+// @ts-ignore: decorator
+@inline
+function softmaxRow(row: usize, n: i32, T: i32, scale: f32): void {
+  const n4 = n & ~3, sc4 = f32x4.splat(scale);
+  let mx4 = f32x4.splat(-Infinity);
+  for (let j = 0; j < n4; j += 4) mx4 = f32x4.pmax(mx4, v128.load(row + <usize>j * 4));
+  let mx = max(max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)), max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)));
+  for (let j = n4; j < n; j++) mx = max(mx, load<f32>(row + <usize>j * 4));
+  mx *= scale; // scale > 0, so max(s) * scale = max(s * scale)
+  const m4 = f32x4.splat(mx);
+  let s4 = f32x4.splat(0);
+  for (let j = 0; j < n4; j += 4) {
+    const e = expNeg4(f32x4.sub(f32x4.mul(v128.load(row + <usize>j * 4), sc4), m4));
+    v128.store(row + <usize>j * 4, e);
+    s4 = f32x4.add(s4, e);
+  }
+  let sum = f32x4.extract_lane(s4, 0) + f32x4.extract_lane(s4, 1) + f32x4.extract_lane(s4, 2) + f32x4.extract_lane(s4, 3);
+  for (let j = n4; j < n; j++) {
+    const e = Mathf.exp(load<f32>(row + <usize>j * 4) * scale - mx);
+    store<f32>(row + <usize>j * 4, e);
+    sum += e;
+  }
+  const inv: f32 = 1 / sum, inv4 = f32x4.splat(inv);
+  for (let j = 0; j < n4; j += 4) v128.store(row + <usize>j * 4, f32x4.mul(v128.load(row + <usize>j * 4), inv4));
+  for (let j = n4; j < n; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) * inv);
+  if (n < T) memory.fill(row + <usize>n * 4, 0, <usize>(T - n) * 4);
+}
+
+/**
+ * d[0:n] = p * (d - sum(p * d)) * scale, d[n:T] = 0: the softmax backward of
+ * one causal row, in place of dP (p is zero past n, so dS is too).
+ */
+// @ts-ignore: decorator
+@inline
+function softmaxBackwardRow(p: usize, d: usize, n: i32, T: i32, scale: f32): void {
+  const n4 = n & ~3;
+  let dot4 = f32x4.splat(0);
+  for (let j = 0; j < n4; j += 4) dot4 = f32x4.add(dot4, f32x4.mul(v128.load(p + <usize>j * 4), v128.load(d + <usize>j * 4)));
+  let dot = f32x4.extract_lane(dot4, 0) + f32x4.extract_lane(dot4, 1) + f32x4.extract_lane(dot4, 2) + f32x4.extract_lane(dot4, 3);
+  for (let j = n4; j < n; j++) dot += load<f32>(p + <usize>j * 4) * load<f32>(d + <usize>j * 4);
+  const dot4b = f32x4.splat(dot), sc4 = f32x4.splat(scale);
+  for (let j = 0; j < n4; j += 4) {
+    const o = <usize>j * 4;
+    v128.store(d + o, f32x4.mul(f32x4.mul(v128.load(p + o), f32x4.sub(v128.load(d + o), dot4b)), sc4));
+  }
+  for (let j = n4; j < n; j++) {
+    const o = <usize>j * 4;
+    store<f32>(d + o, load<f32>(p + o) * (load<f32>(d + o) - dot) * scale);
+  }
+  if (n < T) memory.fill(d + <usize>n * 4, 0, <usize>(T - n) * 4);
 }
 
 /** dst (T, hs) = the head's columns [col, col + hs) of src rows (row length ld). */
@@ -83,20 +141,7 @@ export function attention(
     // S = q k^T (T, T), straight into the att block, then masked softmax in place
     const P = att + <usize>(p * T * T) * 4;
     lowerXYt(q, k, P, T, hs, packed, mmScratch);
-    for (let t = 0; t < T; t++) {
-      const row = P + <usize>(t * T) * 4;
-      let mx = -Infinity as f32;
-      for (let j = 0; j <= t; j++) mx = max(mx, load<f32>(row + <usize>j * 4) * scale);
-      let sum: f32 = 0;
-      for (let j = 0; j <= t; j++) {
-        const e = Mathf.exp(load<f32>(row + <usize>j * 4) * scale - mx);
-        store<f32>(row + <usize>j * 4, e);
-        sum += e;
-      }
-      const inv: f32 = 1 / sum;
-      for (let j = 0; j <= t; j++) store<f32>(row + <usize>j * 4, load<f32>(row + <usize>j * 4) * inv);
-      if (t + 1 < T) memory.fill(row + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
-    }
+    for (let t = 0; t < T; t++) softmaxRow(P + <usize>(t * T) * 4, t + 1, T, scale);
     // out = P v (T, hs)
     lowerTimes(P, v, o, T, hs, packed, mmScratch);
     scatterHead(o, T, hs, out + <usize>(b * T * C) * 4, C, h * hs, false);
@@ -123,13 +168,7 @@ export function attentionBackward(
     lowerXYt(dO, v, dP, T, hs, packed, mmScratch);
     lowerTTimes(P, dO, dv, T, hs, packed, mmScratch);
     // dS = P * (dP - sum_j P dP) * scale, in place of dP (zero above the diagonal, as P is)
-    for (let t = 0; t < T; t++) {
-      const pr = P + <usize>(t * T) * 4, dr = dP + <usize>(t * T) * 4;
-      let dot: f32 = 0;
-      for (let j = 0; j <= t; j++) dot += load<f32>(pr + <usize>j * 4) * load<f32>(dr + <usize>j * 4);
-      for (let j = 0; j <= t; j++) store<f32>(dr + <usize>j * 4, load<f32>(pr + <usize>j * 4) * (load<f32>(dr + <usize>j * 4) - dot) * scale);
-      if (t + 1 < T) memory.fill(dr + <usize>(t + 1) * 4, 0, <usize>(T - t - 1) * 4);
-    }
+    for (let t = 0; t < T; t++) softmaxBackwardRow(P + <usize>(t * T) * 4, dP + <usize>(t * T) * 4, t + 1, T, scale);
     // dq = dS k (T, hs); dk = dS^T q (T, hs)
     lowerTimes(dP, k, dq, T, hs, packed, mmScratch);
     lowerTTimes(dP, q, dk, T, hs, packed, mmScratch);
