@@ -13,7 +13,7 @@
  * accounting does; the causal kernel does about half of that work), twice
  * that for the backward.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { jsKernels } from '../src/tensor/kernels/js.ts';
 import { loadNativeKernels, setNativeThreads } from '../src/tensor/kernels/native.ts';
 import { refKernels } from '../src/tensor/kernels/ref.ts';
@@ -21,6 +21,7 @@ import type { Kernels } from '../src/tensor/kernels/types.ts';
 import { Rng } from '../src/util/rng.ts';
 
 const filter = process.argv[2] ?? '';
+const load0 = loadavg()[0];
 const rng = new Rng(1);
 const randn = (n: number) => {
   const a = new Float32Array(n);
@@ -185,3 +186,4 @@ const micros = (sec: number) => (sec * 1e6).toFixed(sec < 1e-4 ? 1 : 0);
   table('other kernels, µs per call (medium sizes: rows 2048, C 256, MLP 1024, vocab 512)', ['kernel', ...impls.map((im) => im.name)], rows);
 }
 if (nat.kernels) setNativeThreads(threads);
+console.log(`\nload average before ${load0.toFixed(2)}, after ${loadavg()[0].toFixed(2)} (2-thread columns need idle cores to mean anything)`);
