@@ -9,7 +9,7 @@
  */
 import type { Kernels } from './types.ts';
 import { jsMatmul } from './js_matmul.ts';
-import { binary, permute, reduceBroadcast, unary, unaryBackward } from './js_elementwise.ts';
+import { binary, permute, reduceBroadcast, sumRows, unary, unaryBackward } from './js_elementwise.ts';
 
 let scratch = new Float64Array(256);
 /** A float64 scratch row of at least n elements (zeroed). */
@@ -43,9 +43,7 @@ export const jsKernels: Kernels = {
   },
 
   biasBackward(dy, dBias, rows, n) {
-    const acc = row64(n);
-    for (let r = 0, o = 0; r < rows; r++, o += n) for (let j = 0; j < n; j++) acc[j] += dy[o + j];
-    for (let j = 0; j < n; j++) dBias[j] += acc[j];
+    sumRows(dy, rows, n, dBias);
   },
 
   layernorm(x, w, b, y, mean, rstd, rows, n, eps) {
