@@ -10,8 +10,8 @@
  */
 
 const MR = 4, NR = 4;
-const KC = 256; // packed A panel (KC*MR) and B panel (KC*NR) stay in L1
-const NC = 512; // packed B block (KC*NC = 512 KB) stays in L2
+const KC = 256; // packed A panel (KC*MR) and B panel (KC*NR) doubles stay in L1
+const NC = 512; // packed B block (KC*NC doubles = 1 MB) stays in L2
 
 // float64 panels: V8 then loads straight into double registers (no float32
 // conversion per load in the inner loop), measured ~15% faster
