@@ -19,13 +19,14 @@ import type { Kernels } from '../src/tensor/kernels/types.ts';
 const quick = process.argv.includes('--quick');
 const budgetMs = quick ? 150 : 600;
 
-// [label, M, N, K, transA, transB]: forward x@W, dX = dY@W^T, dW = X^T@dY
+// [label, M, N, K, transA, transB]: the linear layer's three products, as
+// ops.ts calls them (y = x W^T, dX = dy W, dW = dy^T x), at the small GPT's shapes
 const SHAPES: [string, number, number, number, boolean, boolean][] = [
   ['512^3', 512, 512, 512, false, false],
-  ['qkv  (2048x128)@(128x384)', 2048, 384, 128, false, false],
-  ['fc2  (2048x512)@(512x128)', 2048, 128, 512, false, false],
-  ['dX   (2048x384)@(384x128)^T', 2048, 128, 384, false, true],
-  ['dW   (2048x128)^T@(2048x512)', 128, 512, 2048, true, false],
+  ['y  x(2048x128) W(384x128)^T', 2048, 384, 128, false, true],
+  ['y  x(2048x512) W(128x512)^T', 2048, 128, 512, false, true],
+  ['dX dy(2048x384) W(384x128)', 2048, 128, 384, false, false],
+  ['dW dy(2048x512)^T x(2048x128)', 512, 128, 2048, true, false],
 ];
 
 function rand(n: number): Float32Array {
