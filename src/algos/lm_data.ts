@@ -4,7 +4,7 @@
  *   CorpusData — pretraining: one token stream; the last `valFraction` is held
  *                out; a batch is B random windows of T+1 tokens.
  *   SftData    — supervised fine-tuning: JSONL lines {"prompt", "completion"};
- *                each example is prompt + completion + EOS, the loss covers
+ *                each example is prompt + "\n" + completion + EOS, the loss covers
  *                the completion and EOS only; a batch is B random examples,
  *                padded (pad targets are -1, i.e. ignored).
  *
@@ -113,6 +113,17 @@ function windows(src: Int32Array, B: number, T: number, start: (b: number) => nu
 
 // ---------------------------------------------------------------- SFT pairs
 
+/**
+ * What separates a prompt from its completion in token space: the model reads
+ * `prompt + PROMPT_SUFFIX` and writes `completion + EOS`. Sampling a policy
+ * formats prompts the same way (promptText below), so SFT and RL agree.
+ */
+export const PROMPT_SUFFIX = '\n';
+
+export function promptText(prompt: string): string {
+  return prompt + PROMPT_SUFFIX;
+}
+
 export interface SftExample {
   tokens: number[]; // prompt + completion + EOS
   promptLen: number; // loss starts at the first completion token
@@ -150,7 +161,7 @@ export class SftData implements DataSource {
         if (typeof v !== 'string') throw new UserError(`${file}:${i + 1}: field "${field}" is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}`);
       }
       const { prompt, completion } = obj as { prompt: string; completion: string };
-      let p = tok.encode(prompt);
+      let p = tok.encode(promptText(prompt));
       const c = [...tok.encode(completion), tok.eosId];
       if (c.length >= blockSize) throw new UserError(`${file}:${i + 1}: field "completion" is ${c.length} tokens; it must fit in the context of ${blockSize} with room for the prompt`);
       if (p.length + c.length > blockSize + 1) {

@@ -4,7 +4,7 @@
  *   backend | needs                          | kernels
  *   --------+--------------------------------+---------------------------------------------
  *   native  | C++ addon + OpenBLAS (setup)   | sgemm, attention, norms, GELU, CE, AdamW in C++
- *   wasm    | nothing (built by npm)         | SIMD matmul in WebAssembly, the rest js
+ *   wasm    | nothing (built by npm)         | SIMD matmul, attention, GELU, LayerNorm in WebAssembly, the rest js
  *   js      | nothing                        | blocked matmul, fused attention in TypeScript
  *   ref     | nothing                        | naive loops (the oracle; slow)
  *

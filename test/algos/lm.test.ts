@@ -61,9 +61,9 @@ test('SFT puts loss on completion tokens and EOS only', () => {
   writeFileSync(file, '{"prompt":"ab","completion":"cd"}\n\n{"prompt":"x","completion":"yz"}\n');
   const d = SftData.fromFile(file, t, 16, 0.5);
   const b = d.pack([d.trainSet[0]], 8);
-  const ids = Array.from(b.ids.subarray(0, 4)), tg = Array.from(b.targets.subarray(0, 5));
-  assert.deepEqual(ids, [...t.encode('abcd')]);
-  assert.deepEqual(tg, [-1, ...t.encode('cd'), t.eosId, -1]);
+  const ids = Array.from(b.ids.subarray(0, 5)), tg = Array.from(b.targets.subarray(0, 6));
+  assert.deepEqual(ids, [...t.encode('ab\ncd')]);
+  assert.deepEqual(tg, [-1, -1, ...t.encode('cd'), t.eosId, -1]);
   assert.equal(b.tokens, 3);
 });
 
