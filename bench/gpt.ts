@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, K, type BackendName, BACKEND_NAMES } from '../src/tensor/backend.ts';
-import { backward } from '../src/tensor/tensor.ts';
+import { trainStep } from '../src/algos/lm.ts';
 import { GPT, GPT_PRESETS, type GPTConfig } from '../src/models/gpt.ts';
 import { sample } from '../src/models/sample.ts';
 import { AdamW } from '../src/nn/optim.ts';
@@ -135,11 +135,8 @@ export function trainBench(backend: BackendName, detail: string, config: ConfigN
       x.set(data.subarray(i, i + CONTEXT), r * CONTEXT);
       y.set(data.subarray(i + 1, i + 1 + CONTEXT), r * CONTEXT);
     }
-    const l = model.loss(x, y, BATCH, CONTEXT);
-    opt.zeroGrad();
-    backward(l);
-    opt.update();
-    loss = l.item();
+    // the same step trainLM takes (pooled buffers); no clipping, like the peer
+    loss = trainStep(model, opt, { ids: x, targets: y, B: BATCH, T: CONTEXT, tokens: BATCH * CONTEXT }, 1e-3, 0).loss;
   };
 
   let warmup = 0, stepSec = Infinity;

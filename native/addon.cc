@@ -162,6 +162,24 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value AttentionDecode(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionDecode", 9);
+  int64_t nq, nk, nv, no;
+  const float* qkv = c.f32(0, &nq);
+  float* kc = c.f32(1, &nk);
+  float* vc = c.f32(2, &nv);
+  float* out = c.f32(3, &no);
+  int64_t B = c.size(4), t = c.size(5), C = c.size(6), H = c.size(7), Tmax = c.size(8);
+  if (c.ok && (H == 0 || C % H != 0)) c.fail(true, "C = %lld is not a multiple of H = %lld", (long long)C, (long long)H);
+  if (c.ok && t >= Tmax) c.fail(true, "position t = %lld is outside the cache of %lld", (long long)t, (long long)Tmax);
+  c.need(0, nq, B * 3 * C);
+  c.need(1, nk, B * Tmax * C);
+  c.need(2, nv, B * Tmax * C);
+  c.need(3, no, B * C);
+  if (c.ok) fw::attention_decode(qkv, kc, vc, out, B, t, C, H, Tmax);
+  return nullptr;
+}
+
 napi_value Unary(napi_env env, napi_callback_info info) {
   Call c(env, info, "unary", 3);
   int op = c.op(0, fw::kNumUnary);
@@ -452,6 +470,7 @@ NAPI_MODULE_INIT() {
       {"matmul", Matmul},
       {"attention", Attention},
       {"attentionBackward", AttentionBackward},
+      {"attentionDecode", AttentionDecode},
       {"unary", Unary},
       {"unaryBackward", UnaryBackward},
       {"binaryRow", BinaryRow},

@@ -22,6 +22,10 @@ void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, i
 void attention_backward(const float* qkv, const float* att, const float* dout, float* dqkv,
                         int64_t B, int64_t T, int64_t C, int64_t H);
 
+// ---------------------------------------------------------------- decode.cc
+void attention_decode(const float* qkv, float* kc, float* vc, float* out, int64_t B, int64_t t, int64_t C, int64_t H,
+                      int64_t Tmax);
+
 // ---------------------------------------------------------------- kernels.cc
 void unary(int op, const float* x, float* y, int64_t n);
 void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n);

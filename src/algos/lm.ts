@@ -25,7 +25,7 @@ import { GPT, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
 import { tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
 import { AdamW, clipGradNorm, cosineSchedule } from '../nn/optim.ts';
 import { loadCheckpoint, saveCheckpoint, validateAgainst } from '../nn/checkpoint.ts';
-import type { DataSource } from './lm_data.ts';
+import type { Batch, DataSource } from './lm_data.ts';
 
 export interface TrainConfig {
   steps: number; // total optimizer steps
@@ -158,15 +158,7 @@ export function trainLM(run: LMRun): LMResult {
   while (state.step < stopAt) {
     const batch = run.data.trainBatch(cfg.batchSize, T, rng);
     const lr = cosineSchedule(state.step, { lr: cfg.lr, minLr: cfg.minLr, warmup: cfg.warmup, totalSteps: cfg.steps });
-    // one step in a pooled scope: activations and grads are recycled, nothing escapes but numbers
-    const { lossValue, gradNorm } = withPool(() => {
-      const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
-      backward(loss);
-      const norm = clipGradNorm(opt.params, cfg.gradClip);
-      opt.update(lr);
-      opt.zeroGrad();
-      return { lossValue: loss.item(), gradNorm: norm };
-    });
+    const { loss: lossValue, gradNorm } = trainStep(model, opt, batch, lr, cfg.gradClip);
 
     state.step++;
     state.tokens += batch.tokens;
@@ -195,6 +187,22 @@ export function trainLM(run: LMRun): LMResult {
   }
   if (firstLoss === null) valLoss = evaluate(); // resumed a finished run: nothing trained, still report
   return { model, tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens, checkpoint: ckDir };
+}
+
+/**
+ * One optimizer step on a batch: loss, backward, clip, AdamW. Runs in a pooled
+ * scope, so activations and gradients are recycled and only numbers escape.
+ * gradNorm is the norm before clipping (NaN when gradClip is 0: not computed).
+ */
+export function trainStep(model: GPT, opt: AdamW, batch: Batch, lr: number, gradClip: number): { loss: number; gradNorm: number } {
+  return withPool(() => {
+    const loss = model.loss(batch.ids, batch.targets, batch.B, batch.T);
+    backward(loss);
+    const gradNorm = gradClip > 0 ? clipGradNorm(opt.params, gradClip) : NaN;
+    opt.update(lr);
+    opt.zeroGrad();
+    return { loss: loss.item(), gradNorm };
+  });
 }
 
 /** Loads a trained model and its tokenizer from a checkpoint directory (for sampling). */

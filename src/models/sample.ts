@@ -55,7 +55,6 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   const x = new Float32Array(B * C), h = new Float32Array(B * C), qkv = new Float32Array(B * 3 * C);
   const att = new Float32Array(B * C), tmp = new Float32Array(B * C), fc = new Float32Array(B * 4 * C);
   const mean = new Float32Array(B), rstd = new Float32Array(B), logits = new Float32Array(B * V);
-  const scores = new Float32Array(Tmax);
   const cur = new Int32Array(B);
   const wte = model.wte.weight.data, wpe = model.wpe.weight.data;
 
@@ -67,7 +66,7 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
       const blk = layers[l];
       K.layernorm(x, blk.ln_1.weight.data, blk.ln_1.bias.data, h, mean, rstd, B, C, blk.ln_1.eps);
       linearRows(h, blk.attn.c_attn.weight.data, blk.attn.c_attn.bias!.data, qkv, B, C, 3 * C); // (B, 3C)
-      attendStep(qkv, kCache[l], vCache[l], att, scores, B, t, C, H, Tmax);
+      K.attentionDecode(qkv, kCache[l], vCache[l], att, B, t, C, H, Tmax);
       linearRows(att, blk.attn.c_proj.weight.data, blk.attn.c_proj.bias!.data, tmp, B, C, C);
       for (let i = 0; i < x.length; i++) x[i] += tmp[i];
       K.layernorm(x, blk.ln_2.weight.data, blk.ln_2.bias.data, h, mean, rstd, B, C, blk.ln_2.eps);
@@ -101,40 +100,6 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
 function linearRows(x: Float32Array, W: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
   K.matmul(x, W, y, 1, rows, nOut, nIn, false, true, false, 0, 0);
   K.addBias(y, bias, rows, nOut);
-}
-
-/** Writes this step's k, v into the caches and attends q over positions 0..t. out (B, C). */
-function attendStep(qkv: Float32Array, kc: Float32Array, vc: Float32Array, out: Float32Array, scores: Float32Array, B: number, t: number, C: number, H: number, Tmax: number): void {
-  const hs = C / H, scale = 1 / Math.sqrt(hs);
-  for (let b = 0; b < B; b++) {
-    for (let hh = 0; hh < H; hh++) {
-      const base = ((b * H + hh) * Tmax) * hs; // cache (b, hh, 0, 0)
-      const q = b * 3 * C + hh * hs;
-      for (let i = 0; i < hs; i++) {
-        kc[base + t * hs + i] = qkv[q + C + i];
-        vc[base + t * hs + i] = qkv[q + 2 * C + i];
-      }
-      let mx = -Infinity;
-      for (let s = 0; s <= t; s++) {
-        let dot = 0;
-        const k = base + s * hs;
-        for (let i = 0; i < hs; i++) dot += qkv[q + i] * kc[k + i];
-        scores[s] = dot * scale;
-        if (scores[s] > mx) mx = scores[s];
-      }
-      let sum = 0;
-      for (let s = 0; s <= t; s++) {
-        scores[s] = Math.exp(scores[s] - mx);
-        sum += scores[s];
-      }
-      const o = b * C + hh * hs;
-      for (let i = 0; i < hs; i++) out[o + i] = 0;
-      for (let s = 0; s <= t; s++) {
-        const p = scores[s] / sum, v = base + s * hs;
-        for (let i = 0; i < hs; i++) out[o + i] += p * vc[v + i];
-      }
-    }
-  }
 }
 
 /** log softmax(row)[tok] */

@@ -255,6 +255,17 @@ const cases = {
     }
   },
 
+  attentionDecode(K, rng) {
+    for (const [B, T, C, H] of ATTN_SHAPES) {
+      const Tmax = T + 2;
+      for (const t of [0, T >> 1, T - 1]) {
+        const qkv = randn(rng, B * 3 * C), kc = randn(rng, B * Tmax * C), vc = randn(rng, B * Tmax * C);
+        both(K, `attentionDecode B${B} t${t} C${C} H${H}`, [new Float32Array(B * C), kc, vc],
+          (k, [out, kCache, vCache]) => k.attentionDecode(qkv, F(kCache), F(vCache), F(out), B, t, C, H, Tmax));
+      }
+    }
+  },
+
   embedding(K, rng) {
     for (const [n, dim, vocab] of [[1, 1, 1], [7, 5, 3], [64, 128, 64]]) {
       const table = randn(rng, vocab * dim), ids = randInt(rng, n, vocab);

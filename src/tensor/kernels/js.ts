@@ -149,6 +149,35 @@ export const jsKernels: Kernels = {
     }
   },
 
+  attentionDecode(qkv, kCache, vCache, out, B, t, C, H, Tmax) {
+    const hs = C / H, scale = 1 / Math.sqrt(hs);
+    const acc = row64(hs + t + 1), e = acc.subarray(hs);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const cache = (b * H + h) * Tmax * hs, q = b * 3 * C + h * hs, row = cache + t * hs;
+        kCache.set(qkv.subarray(q + C, q + C + hs), row);
+        vCache.set(qkv.subarray(q + 2 * C, q + 2 * C + hs), row);
+        let mx = -Infinity;
+        for (let s = 0, k = cache; s <= t; s++, k += hs) {
+          let dot = 0;
+          for (let i = 0; i < hs; i++) dot += qkv[q + i] * kCache[k + i];
+          dot *= scale;
+          e[s] = dot;
+          if (dot > mx) mx = dot;
+        }
+        let sum = 0;
+        for (let s = 0; s <= t; s++) { const p = Math.exp(e[s] - mx); e[s] = p; sum += p; }
+        for (let i = 0; i < hs; i++) acc[i] = 0;
+        for (let s = 0, v = cache; s <= t; s++, v += hs) {
+          const p = e[s];
+          for (let i = 0; i < hs; i++) acc[i] += p * vCache[v + i];
+        }
+        const o = b * C + h * hs, inv = 1 / sum;
+        for (let i = 0; i < hs; i++) out[o + i] = acc[i] * inv;
+      }
+    }
+  },
+
   attentionBackward(qkv, att, dout, dqkv, B, T, C, H) {
     const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
     const dq = row64(hs + T), dAtt = dq.subarray(hs);

@@ -54,6 +54,7 @@ interface Addon {
   matmul: Kernels['matmul'];
   attention: Kernels['attention'];
   attentionBackward: Kernels['attentionBackward'];
+  attentionDecode: Kernels['attentionDecode'];
   unary(op: number, x: Float32Array, y: Float32Array): void;
   unaryBackward(op: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** out = a (op) b, where b (bRepeats) or a repeats with the given period over out's length. */
@@ -181,6 +182,7 @@ function nativeKernels(addon: Addon): Kernels {
     matmul: addon.matmul,
     attention: addon.attention,
     attentionBackward: addon.attentionBackward,
+    attentionDecode: addon.attentionDecode,
     unary: (op, x, y) => addon.unary(UNARY_CODE[op], x, y),
     unaryBackward: (op, x, y, dy, dx) => addon.unaryBackward(UNARY_CODE[op], x, y, dy, dx),
     binary(op, a, aShape, b, bShape, out, outShape) {

@@ -287,6 +287,35 @@ export const refKernels: Kernels = {
     }
   },
 
+  attentionDecode(qkv, kCache, vCache, out, B, t, C, H, Tmax) {
+    const hs = C / H, scale = 1 / Math.sqrt(hs);
+    const scores = new Float64Array(t + 1);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const cache = (b * H + h) * Tmax * hs; // (b, h, 0, 0)
+        const q = b * 3 * C + h * hs;
+        for (let i = 0; i < hs; i++) {
+          kCache[cache + t * hs + i] = qkv[q + C + i];
+          vCache[cache + t * hs + i] = qkv[q + 2 * C + i];
+        }
+        let mx = -Infinity;
+        for (let s = 0; s <= t; s++) {
+          let dot = 0;
+          for (let i = 0; i < hs; i++) dot += qkv[q + i] * kCache[cache + s * hs + i];
+          scores[s] = dot * scale;
+          mx = Math.max(mx, scores[s]);
+        }
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += Math.exp(scores[s] - mx);
+        for (let i = 0; i < hs; i++) {
+          let acc = 0;
+          for (let s = 0; s <= t; s++) acc += (Math.exp(scores[s] - mx) / sum) * vCache[cache + s * hs + i];
+          out[b * C + h * hs + i] = acc;
+        }
+      }
+    }
+  },
+
   embedding(table, ids, out, n, dim) {
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = table[ids[i] * dim + j];
   },

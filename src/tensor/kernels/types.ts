@@ -76,6 +76,14 @@ export interface Kernels {
   /** Accumulates dqkv (B, T, 3C) from dout (B, T, C). */
   attentionBackward(qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, B: number, T: number, C: number, H: number): void;
 
+  /**
+   * One decoding step with a KV cache, for B sequences all at position t.
+   * qkv: (B, 3C) this step's projections. Writes k and v into kCache / vCache,
+   * laid out (B, H, Tmax, hs), at row t; then out (B, C) = per head
+   * softmax(q . k[0..t] / sqrt(hs)) v[0..t]. Inference only (no backward).
+   */
+  attentionDecode(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, out: Float32Array, B: number, t: number, C: number, H: number, Tmax: number): void;
+
   // ---------------------------------------------------------------- embeddings and losses
   /** out (n, dim) = table[ids[i]] rows. */
   embedding(table: Float32Array, ids: Int32Array, out: Float32Array, n: number, dim: number): void;
