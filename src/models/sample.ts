@@ -50,8 +50,8 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   if (B === 0 || done.every(Boolean)) return out;
 
   const layers = model.h;
-  const kCache = layers.map(() => new Float32Array(B * H * Tmax * hs)); // (B, H, Tmax, hs)
-  const vCache = layers.map(() => new Float32Array(B * H * Tmax * hs));
+  const kCache = layers.map(() => new Float32Array(B * H * hs * Tmax)); // (B, H, hs, Tmax): keys transposed
+  const vCache = layers.map(() => new Float32Array(B * H * Tmax * hs)); // (B, H, Tmax, hs)
   const x = new Float32Array(B * C), h = new Float32Array(B * C), qkv = new Float32Array(B * 3 * C);
   const att = new Float32Array(B * C), tmp = new Float32Array(B * C), fc = new Float32Array(B * 4 * C);
   const mean = new Float32Array(B), rstd = new Float32Array(B), logits = new Float32Array(B * V);
@@ -119,10 +119,11 @@ export function pickToken(row: Float32Array, opts: Pick<SampleOptions, 'temperat
     for (let i = 1; i < V; i++) if (row[i] > row[best]) best = i;
     return best;
   }
+  const topK = opts.topK ?? 0, topP = opts.topP ?? 1;
+  if ((topK <= 0 || topK >= V) && topP >= 1) return pickFull(row, temp, opts.rng);
   // candidates sorted by logit (descending), index order breaks ties deterministically
   let idx = Array.from({ length: V }, (_, i) => i);
-  const topK = opts.topK ?? 0, topP = opts.topP ?? 1;
-  if (topK > 0 || topP < 1) idx.sort((a, b) => row[b] - row[a] || a - b);
+  idx.sort((a, b) => row[b] - row[a] || a - b);
   if (topK > 0 && topK < V) idx = idx.slice(0, topK);
   let mx = -Infinity;
   for (const i of idx) if (row[i] > mx) mx = row[i];
@@ -141,6 +142,28 @@ export function pickToken(row: Float32Array, opts: Pick<SampleOptions, 'temperat
     if (u < 0) return idx[j];
   }
   return idx[idx.length - 1];
+}
+
+let expScratch = new Float64Array(0);
+
+/** Sampling from the whole distribution (no top-k / top-p): two passes over a scratch row, no arrays built. */
+function pickFull(row: Float32Array, temp: number, rng: Rng): number {
+  const V = row.length;
+  if (expScratch.length < V) expScratch = new Float64Array(V);
+  const p = expScratch;
+  let mx = -Infinity;
+  for (let i = 0; i < V; i++) if (row[i] > mx) mx = row[i];
+  let total = 0;
+  for (let i = 0; i < V; i++) {
+    p[i] = Math.exp((row[i] - mx) / temp);
+    total += p[i];
+  }
+  let u = rng.float() * total;
+  for (let i = 0; i < V; i++) {
+    u -= p[i];
+    if (u < 0) return i;
+  }
+  return V - 1;
 }
 
 function endsWithAny(tokens: readonly number[], seqs: SampleOptions['stopSequences']): boolean {

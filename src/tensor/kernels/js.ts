@@ -155,16 +155,16 @@ export const jsKernels: Kernels = {
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const cache = (b * H + h) * Tmax * hs, q = b * 3 * C + h * hs, row = cache + t * hs;
-        kCache.set(qkv.subarray(q + C, q + C + hs), row);
+        for (let i = 0; i < hs; i++) kCache[cache + i * Tmax + t] = qkv[q + C + i]; // keys transposed: (hs, Tmax)
         vCache.set(qkv.subarray(q + 2 * C, q + 2 * C + hs), row);
-        let mx = -Infinity;
-        for (let s = 0, k = cache; s <= t; s++, k += hs) {
-          let dot = 0;
-          for (let i = 0; i < hs; i++) dot += qkv[q + i] * kCache[k + i];
-          dot *= scale;
-          e[s] = dot;
-          if (dot > mx) mx = dot;
+        // scores over positions: e[s] = scale * sum_i q[i] kT[i][s]
+        for (let s = 0; s <= t; s++) e[s] = 0;
+        for (let i = 0; i < hs; i++) {
+          const qi = qkv[q + i] * scale, k = cache + i * Tmax;
+          for (let s = 0; s <= t; s++) e[s] += qi * kCache[k + s];
         }
+        let mx = -Infinity;
+        for (let s = 0; s <= t; s++) if (e[s] > mx) mx = e[s];
         let sum = 0;
         for (let s = 0; s <= t; s++) { const p = Math.exp(e[s] - mx); e[s] = p; sum += p; }
         for (let i = 0; i < hs; i++) acc[i] = 0;

@@ -295,13 +295,13 @@ export const refKernels: Kernels = {
         const cache = (b * H + h) * Tmax * hs; // (b, h, 0, 0)
         const q = b * 3 * C + h * hs;
         for (let i = 0; i < hs; i++) {
-          kCache[cache + t * hs + i] = qkv[q + C + i];
+          kCache[cache + i * Tmax + t] = qkv[q + C + i]; // keys transposed: (hs, Tmax)
           vCache[cache + t * hs + i] = qkv[q + 2 * C + i];
         }
         let mx = -Infinity;
         for (let s = 0; s <= t; s++) {
           let dot = 0;
-          for (let i = 0; i < hs; i++) dot += qkv[q + i] * kCache[cache + s * hs + i];
+          for (let i = 0; i < hs; i++) dot += qkv[q + i] * kCache[cache + i * Tmax + s];
           scores[s] = dot * scale;
           mx = Math.max(mx, scores[s]);
         }

@@ -78,9 +78,11 @@ export interface Kernels {
 
   /**
    * One decoding step with a KV cache, for B sequences all at position t.
-   * qkv: (B, 3C) this step's projections. Writes k and v into kCache / vCache,
-   * laid out (B, H, Tmax, hs), at row t; then out (B, C) = per head
-   * softmax(q . k[0..t] / sqrt(hs)) v[0..t]. Inference only (no backward).
+   * qkv: (B, 3C) this step's projections. Writes k into kCache laid out
+   * (B, H, hs, Tmax) (keys transposed, so scores vectorize over positions)
+   * at column t, and v into vCache laid out (B, H, Tmax, hs) at row t; then
+   * out (B, C) = per head softmax(q . k[0..t] / sqrt(hs)) v[0..t].
+   * Inference only (no backward).
    */
   attentionDecode(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, out: Float32Array, B: number, t: number, C: number, H: number, Tmax: number): void;
 
