@@ -61,19 +61,20 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   for (let t = 0; t < Tmax; t++) {
     for (let b = 0; b < B; b++) cur[b] = t < prompts[b].length ? prompts[b][t] : out.tokens[b][out.tokens[b].length - 1];
     // x = wte[cur] + wpe[t]   (B, C)
-    for (let b = 0; b < B; b++) for (let j = 0; j < C; j++) x[b * C + j] = wte[cur[b] * C + j] + wpe[t * C + j];
+    K.embedding(wte, cur, x, B, C);
+    K.addBias(x, wpe.subarray(t * C, (t + 1) * C), B, C);
     for (let l = 0; l < layers.length; l++) {
       const blk = layers[l];
       K.layernorm(x, blk.ln_1.weight.data, blk.ln_1.bias.data, h, mean, rstd, B, C, blk.ln_1.eps);
       linearRows(h, blk.attn.c_attn.weight.data, blk.attn.c_attn.bias!.data, qkv, B, C, 3 * C); // (B, 3C)
       K.attentionDecode(qkv, kCache[l], vCache[l], att, B, t, C, H, Tmax);
       linearRows(att, blk.attn.c_proj.weight.data, blk.attn.c_proj.bias!.data, tmp, B, C, C);
-      for (let i = 0; i < x.length; i++) x[i] += tmp[i];
+      K.axpy(tmp, 1, x); // residual
       K.layernorm(x, blk.ln_2.weight.data, blk.ln_2.bias.data, h, mean, rstd, B, C, blk.ln_2.eps);
       linearRows(h, blk.mlp.c_fc.weight.data, blk.mlp.c_fc.bias!.data, fc, B, C, 4 * C);
       K.unary('gelu', fc, fc);
       linearRows(fc, blk.mlp.c_proj.weight.data, blk.mlp.c_proj.bias!.data, tmp, B, 4 * C, C);
-      for (let i = 0; i < x.length; i++) x[i] += tmp[i];
+      K.axpy(tmp, 1, x); // residual
     }
     K.layernorm(x, model.ln_f.weight.data, model.ln_f.bias.data, h, mean, rstd, B, C, model.ln_f.eps);
     K.matmul(h, wte, logits, 1, B, V, C, false, true, false, 0, 0); // (B, V), tied head
