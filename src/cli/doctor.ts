@@ -12,8 +12,10 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .addHelpText('after', '\nForce a backend with FLYWHEEL_BACKEND=native|wasm|js|ref; threads with FLYWHEEL_THREADS.')
     .action(async (flags: { line?: boolean; json?: boolean }) => {
-      const { initBackend, backendLine, K } = await import('../tensor/backend.ts');
+      const backend = await import('../tensor/backend.ts');
+      const { initBackend, backendLine } = backend;
       const info = await initBackend();
+      const K = backend.K; // read the live binding after initBackend has set it
       if (flags.line) {
         process.stdout.write(backendLine(info) + '\n');
         return;
@@ -34,7 +36,7 @@ export function register(program: Command): void {
       const sandbox = `${choice.sandbox.name} (${choice.reason})`;
       const report = {
         backend: info.name, forced: info.forced, detail: info.detail, skipped: info.skipped,
-        matmul: { n, gflops: Number(gflops.toFixed(1)) },
+        matmul: { n, gflops: Number(gflops.toFixed(1)), kernels: K.name },
         node: process.version, cores: (await import('node:os')).availableParallelism(),
         env: { FLYWHEEL_BACKEND: process.env.FLYWHEEL_BACKEND ?? null, FLYWHEEL_THREADS: process.env.FLYWHEEL_THREADS ?? null, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null },
         sandbox,

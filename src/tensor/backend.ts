@@ -12,6 +12,7 @@
  * forces one (an unavailable forced backend is an error, not a silent
  * fallback). Ops read the live binding `K`.
  */
+import { UserError } from '../util/errors.ts';
 import { refKernels } from './kernels/ref.ts';
 import type { Kernels } from './kernels/types.ts';
 
@@ -72,10 +73,10 @@ export async function initBackend(force?: string): Promise<BackendInfo> {
   const skipped: BackendInfo['skipped'] = [];
   if (want) {
     if (!(BACKEND_NAMES as readonly string[]).includes(want)) {
-      throw new Error(`FLYWHEEL_BACKEND=${want} is not a backend; choose one of ${BACKEND_NAMES.join(', ')}`);
+      throw new UserError(`FLYWHEEL_BACKEND=${want} is not a backend; choose one of ${BACKEND_NAMES.join(', ')}`);
     }
     const r = table[want as BackendName]();
-    if (!r.kernels) throw new Error(`backend '${want}' was requested but is not available: ${r.detail}`);
+    if (!r.kernels) throw new UserError(`backend '${want}' was requested (FLYWHEEL_BACKEND) but is not available: ${r.detail}`);
     K = r.kernels;
     info = { name: want as BackendName, forced: true, detail: r.detail, skipped };
     return info;

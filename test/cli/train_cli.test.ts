@@ -14,7 +14,11 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-cli-'));
 
 function fw(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return fwEnv({}, ...args);
+}
+
+function fwEnv(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -60,4 +64,15 @@ test('sft user mistakes name the file, line and field; nothing is written', () =
   userError(fw('sft', '--data', bad, '--out', join(tmp, 's1')), /bad\.jsonl:2: field "completion" is missing/);
   assert.ok(!existsSync(join(tmp, 's1', 'checkpoint')));
   userError(fw('sft', '--out', join(tmp, 's2')), /--data/);
+});
+
+test('doctor reports the backend it runs on; FLYWHEEL_BACKEND forces one, and a bad value is a clear error', () => {
+  const r = fwEnv({ FLYWHEEL_BACKEND: 'js' }, 'doctor', '--json');
+  assert.equal(r.code, 0, r.err);
+  const d = JSON.parse(r.out);
+  assert.equal(d.backend, 'js');
+  assert.equal(d.forced, true);
+  assert.equal(d.matmul.kernels, 'js', 'doctor must time the active kernels');
+  assert.ok(d.matmul.gflops > 0);
+  userError(fwEnv({ FLYWHEEL_BACKEND: 'gpu' }, 'doctor'), /FLYWHEEL_BACKEND=gpu is not a backend/);
 });
