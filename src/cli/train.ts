@@ -25,7 +25,7 @@ export interface TrainFlags extends ModelFlags {
   seed: number;
   json?: boolean;
   quiet?: boolean;
-  sampleChars: number;
+  sampleTokens: number;
 }
 
 function trainOptions(cmd: Command, defaults: { out: string; steps: number; lr: number; blockSize: number }): Command {
@@ -44,7 +44,7 @@ function trainOptions(cmd: Command, defaults: { out: string; steps: number; lr: 
     .option('--eval-every <n>', 'steps between held-out evaluations', intArg(0), 100)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intArg(0), 100)
     .option('--seed <n>', 'seed for init and data order', intArg(0), 0)
-    .option('--sample-chars <n>', 'characters of text to sample at the end (0 = none)', intArg(0), 240)
+    .option('--sample-tokens <n>', 'tokens of text to sample at the end (0 = none)', intArg(0), 240)
     .option('--quiet', 'no progress bar')
     .option('--json', 'print the result as JSON on stdout');
 }

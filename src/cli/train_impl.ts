@@ -70,8 +70,8 @@ async function train(kind: 'pretrain' | 'sft', flags: TrainFlags, tokenizer: Tok
   }
   const rng = new Rng(flags.seed);
   const prompt = kind === 'pretrain' ? 'One morning,' : '';
-  const text = flags.sampleChars > 0 && kind === 'pretrain'
-    ? generateText(result.model, result.tokenizer, prompt, flags.sampleChars, { rng, temperature: 0.8 })
+  const text = flags.sampleTokens > 0 && kind === 'pretrain'
+    ? generateText(result.model, result.tokenizer, prompt, flags.sampleTokens, { rng, temperature: 0.8 })
     : '';
   const summary = {
     kind, backend: backend.name, steps: result.steps, firstLoss: result.firstLoss, finalLoss: result.finalLoss, valLoss: result.valLoss,

@@ -31,7 +31,7 @@ function userError(r: ReturnType<typeof fw>, re: RegExp): void {
 test('pretrain on a small corpus: loss falls, a checkpoint and a sample come out (--json)', () => {
   const out = join(tmp, 'run');
   const r = fw('pretrain', '--preset', 'tiny', '--steps', '40', '--block-size', '32', '--batch-size', '16', '--lr', '0.01', '--warmup', '5',
-    '--eval-every', '20', '--out', out, '--sample-chars', '40', '--json');
+    '--eval-every', '20', '--out', out, '--sample-tokens', '40', '--json');
   assert.equal(r.code, 0, r.err);
   const res = JSON.parse(r.out);
   assert.ok(res.finalLoss < res.firstLoss - 1, `loss ${res.firstLoss} -> ${res.finalLoss}`);

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.ts';
 import { backward } from '../../src/tensor/tensor.ts';
+import { sum } from '../../src/tensor/ops_shape.ts';
 import { initBackend } from '../../src/tensor/backend.ts';
 import { GPT, validateGPTConfig } from '../../src/models/gpt.ts';
 import { sample, scoreTokens } from '../../src/models/sample.ts';
@@ -81,4 +82,26 @@ test('a tiny GPT learns to continue a repeating pattern (loss falls, greedy cont
   assert.ok(first > 2 && last < 0.1, `loss ${first} -> ${last}`);
   const g = sample(m, [[3, 4]], { maxNewTokens: 6, temperature: 0, rng: new Rng(0) });
   assert.deepEqual(g.tokens[0], [5, 6, 7, 1, 2, 3]);
+});
+
+test('stop sequences end a sequence when its output ends with one', () => {
+  const m = new GPT(cfg, 3);
+  const free = sample(m, [[1]], { maxNewTokens: 10, temperature: 0, rng: new Rng(1) });
+  const seq = free.tokens[0].slice(3, 5); // stop at the first occurrence of tokens 3..4 of the free run
+  const r = sample(m, [[1]], { maxNewTokens: 10, temperature: 0, rng: new Rng(1), stopSequences: [[99, 98], seq] });
+  assert.equal(r.finish[0], 'stop');
+  const got = r.tokens[0];
+  assert.deepEqual(got.slice(-2), seq);
+  assert.deepEqual(got, free.tokens[0].slice(0, got.length));
+});
+
+test('the value head gives one value per position and receives gradient', () => {
+  const m = new GPT(cfg, 4);
+  const ids = Int32Array.from([1, 2, 3, 4, 5, 6]);
+  const { logits, values } = m.forward(ids, 2, 3);
+  assert.deepEqual(logits.shape, [2, 3, 11]);
+  assert.deepEqual(values!.shape, [2, 3]);
+  backward(sum(values!));
+  const vw = m.params().find(([n]) => n === 'value_head.weight')![1];
+  assert.ok(vw.grad && vw.grad.some((g) => g !== 0));
 });
