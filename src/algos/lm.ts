@@ -68,6 +68,7 @@ export interface LMRun {
   tokenizer: Tokenizer;
   data: DataSource;
   resume: boolean; // continue from outDir/checkpoint
+  overwrite?: boolean; // start fresh even if outDir already holds a run (its checkpoint and metrics are replaced)
   until?: number; // stop (and checkpoint) after this step; the lr schedule still spans train.steps
   shouldStop?: () => boolean; // polled every step (e.g. Ctrl-C): checkpoint and return early
   initFrom?: string; // start from another checkpoint's weights (e.g. SFT on a pretrained model)
@@ -105,6 +106,9 @@ export function trainLM(run: LMRun): LMResult {
   let state: TrainState = { step: 0, tokens: 0, lastLoss: NaN };
   const opt = new AdamW(model.params(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
 
+  if (!run.resume && !run.overwrite && existsSync(ckDir)) {
+    throw new UserError(`${run.outDir} already holds a run (${ckDir}); continue it with --resume, or start over with --force, or choose another --out`);
+  }
   if (run.resume) {
     if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${ckDir}`);
     const ck = loadCheckpoint(ckDir);
@@ -134,6 +138,7 @@ export function trainLM(run: LMRun): LMResult {
   mkdirSync(run.outDir, { recursive: true });
   writeFileSync(join(run.outDir, 'config.json'), JSON.stringify({ kind: run.kind, model: run.model, train: cfg, data: run.data.describe() }, null, 2) + '\n');
   const metricsFile = join(run.outDir, 'metrics.jsonl');
+  if (!run.resume) writeFileSync(metricsFile, ''); // a fresh run starts a fresh log
   const valBatches = run.data.valBatches(Math.min(cfg.batchSize, 32), T, cfg.evalBatches);
   const evaluate = (): number | null => (valBatches.length ? withPool(() => noGrad(() => {
     let s = 0;

@@ -16,6 +16,7 @@ export interface ModelFlags {
 export interface TrainFlags extends ModelFlags {
   out: string;
   resume?: boolean;
+  force?: boolean;
   steps: number;
   batchSize: number;
   lr: number;
@@ -32,6 +33,7 @@ function trainOptions(cmd: Command, defaults: { out: string; steps: number; lr: 
   return cmd
     .option('--out <dir>', 'run directory (config.json, metrics.jsonl, checkpoint/)', defaults.out)
     .option('--resume', 'continue the run in --out from its checkpoint (exactly where it stopped)')
+    .option('--force', 'start a new run even if --out already holds one (replaces its checkpoint and metrics)')
     .option('--preset <name>', 'model size: tiny (2x64), small (4x128), medium (6x256)', choiceArg(['tiny', 'small', 'medium'] as const))
     .option('--layers <n>', 'transformer blocks (overrides the preset)', intArg(1))
     .option('--width <n>', 'embedding width C (overrides the preset)', intArg(1))

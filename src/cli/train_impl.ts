@@ -48,7 +48,7 @@ async function train(kind: 'pretrain' | 'sft', flags: TrainFlags, tokenizer: Tok
   };
   process.on('SIGINT', onSigint);
   const run: LMRun = {
-    kind, outDir: flags.out, model, train: cfg, tokenizer, data, resume: !!flags.resume, initFrom,
+    kind, outDir: flags.out, model, train: cfg, tokenizer, data, resume: !!flags.resume, overwrite: !!flags.force, initFrom,
     shouldStop: () => interrupted,
     onStep: (i) => {
       if (i.valLoss !== undefined) lastVal = i.valLoss.toFixed(3);

@@ -49,6 +49,15 @@ test('stopping early (shouldStop) checkpoints where it stopped', () => {
   assert.ok(existsSync(join(tmp, 'c', 'checkpoint', 'model.safetensors')));
 });
 
+test('a new run into a directory that holds one is refused unless forced', () => {
+  trainLM(run(join(tmp, 'e'), { until: 2 }));
+  assert.throws(() => trainLM(run(join(tmp, 'e'))), (e: Error) => e instanceof UserError && /already holds a run/.test(e.message));
+  const again = trainLM(run(join(tmp, 'e'), { until: 3, overwrite: true }));
+  assert.equal(again.steps, 3);
+  const lines = readFileSync(join(tmp, 'e', 'metrics.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(JSON.parse(lines[0]).step, 1, 'the forced run starts a fresh metrics log');
+});
+
 test('resume with a different model config is a clear error', () => {
   trainLM(run(join(tmp, 'd'), { until: 2 }));
   assert.throws(() => trainLM({ ...run(join(tmp, 'd'), { resume: true }), model: { ...model, nEmbd: 32 } }), (e: Error) => e instanceof UserError && /model\.nEmbd/.test(e.message));
