@@ -50,6 +50,11 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   if (B === 0 || done.every(Boolean)) return out;
 
   const layers = model.h;
+  // weights transposed once per call, (in, out): the decode products then run untransposed, which sgemm does faster
+  const wT = layers.map((blk) => ({
+    attn: transposed(blk.attn.c_attn.weight.data, 3 * C, C), proj: transposed(blk.attn.c_proj.weight.data, C, C),
+    fc: transposed(blk.mlp.c_fc.weight.data, 4 * C, C), fc2: transposed(blk.mlp.c_proj.weight.data, C, 4 * C),
+  }));
   const kCache = layers.map(() => new Float32Array(B * H * hs * Tmax)); // (B, H, hs, Tmax): keys transposed
   const vCache = layers.map(() => new Float32Array(B * H * Tmax * hs)); // (B, H, Tmax, hs)
   const x = new Float32Array(B * C), h = new Float32Array(B * C), qkv = new Float32Array(B * 3 * C);
@@ -66,14 +71,14 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
     for (let l = 0; l < layers.length; l++) {
       const blk = layers[l];
       K.layernorm(x, blk.ln_1.weight.data, blk.ln_1.bias.data, h, mean, rstd, B, C, blk.ln_1.eps);
-      linearRows(h, blk.attn.c_attn.weight.data, blk.attn.c_attn.bias!.data, qkv, B, C, 3 * C); // (B, 3C)
+      linearRows(h, wT[l].attn, blk.attn.c_attn.bias!.data, qkv, B, C, 3 * C); // (B, 3C)
       K.attentionDecode(qkv, kCache[l], vCache[l], att, B, t, C, H, Tmax);
-      linearRows(att, blk.attn.c_proj.weight.data, blk.attn.c_proj.bias!.data, tmp, B, C, C);
+      linearRows(att, wT[l].proj, blk.attn.c_proj.bias!.data, tmp, B, C, C);
       K.axpy(tmp, 1, x); // residual
       K.layernorm(x, blk.ln_2.weight.data, blk.ln_2.bias.data, h, mean, rstd, B, C, blk.ln_2.eps);
-      linearRows(h, blk.mlp.c_fc.weight.data, blk.mlp.c_fc.bias!.data, fc, B, C, 4 * C);
+      linearRows(h, wT[l].fc, blk.mlp.c_fc.bias!.data, fc, B, C, 4 * C);
       K.unary('gelu', fc, fc);
-      linearRows(fc, blk.mlp.c_proj.weight.data, blk.mlp.c_proj.bias!.data, tmp, B, 4 * C, C);
+      linearRows(fc, wT[l].fc2, blk.mlp.c_proj.bias!.data, tmp, B, 4 * C, C);
       K.axpy(tmp, 1, x); // residual
     }
     K.layernorm(x, model.ln_f.weight.data, model.ln_f.bias.data, h, mean, rstd, B, C, model.ln_f.eps);
@@ -97,10 +102,17 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   return out;
 }
 
-/** y (rows, nOut) = x (rows, nIn) Wᵀ + b */
-function linearRows(x: Float32Array, W: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
-  K.matmul(x, W, y, 1, rows, nOut, nIn, false, true, false, 0, 0);
+/** y (rows, nOut) = x (rows, nIn) @ Wt + b, with Wt the weight transposed to (nIn, nOut). */
+function linearRows(x: Float32Array, Wt: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
+  K.matmul(x, Wt, y, 1, rows, nOut, nIn, false, false, false, 0, 0);
   K.addBias(y, bias, rows, nOut);
+}
+
+/** W (rows, cols) -> Wᵀ (cols, rows) */
+function transposed(W: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(W.length);
+  K.permute(W, [rows, cols], [1, 0], out);
+  return out;
 }
 
 /** log softmax(row)[tok] */
