@@ -8,7 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Task, TaskFamily, Verdict } from '../../src/envs/types.ts';
+import type { Task, TaskFamily } from '../../src/envs/types.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { assertConformance, checkTaskFamily } from '../../src/envs/conformance.ts';
 import { addsub } from '../../src/envs/tasks/addsub.ts';
@@ -17,22 +17,11 @@ import { countdown, parseExpression, searchCountdown } from '../../src/envs/task
 import { modular } from '../../src/envs/tasks/modular.ts';
 import { linearEq } from '../../src/envs/tasks/linear_eq.ts';
 import { baseConvert } from '../../src/envs/tasks/base_convert.ts';
+import { check, levels, noise } from './task_helpers.ts';
 
 const FAMILIES: TaskFamily[] = [addsub, multiplication, countdown, modular, linearEq, baseConvert];
 const SEEDS = 200;
 
-function levels(f: TaskFamily): number[] {
-  const out: number[] = [];
-  for (let d = f.difficulty.min; d <= f.difficulty.max; d++) out.push(d);
-  return out;
-}
-
-/** The families' verify() is synchronous; this narrows the interface's union. */
-function check(f: TaskFamily, task: Task, completion: string): Verdict {
-  const v = f.verify(task, completion);
-  assert.ok(!(v instanceof Promise), `${f.id}: verify returned a promise`);
-  return v as Verdict;
-}
 
 /** Asserts the reason of each completion: [completion, expected reason]. */
 function expectReasons(f: TaskFamily, task: Task, cases: [string, string][]): void {
@@ -103,16 +92,14 @@ function junkInputs(): string[] {
 }
 
 function buildJunk(): string[] {
-  const rng = new Rng('numeric-junk');
-  let noise = '';
-  for (let i = 0; i < 1 << 20; i++) noise += String.fromCharCode(rng.int(0x3000));
+  const junk = noise('numeric-junk');
   return [
     '',
     'Answer:',
     'Answer:    \n42',
     'no marker at all 42',
-    noise,
-    `${noise} Answer: ${noise.slice(0, 1000).replace(/\n/g, '')}`,
+    junk,
+    `${junk} Answer: ${junk.slice(0, 1000).replace(/\n/g, '')}`,
     'Answer: ' + 'x'.repeat(1 << 20),
     'Answer: ' + '9'.repeat(10_000),
     'Answer: -' + '1'.repeat(10_000),

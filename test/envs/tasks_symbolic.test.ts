@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Task, TaskFamily, Verdict } from '../../src/envs/types.ts';
+import type { Task, TaskFamily } from '../../src/envs/types.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { assertConformance, checkTaskFamily } from '../../src/envs/conformance.ts';
 import { sorting } from '../../src/envs/tasks/sorting.ts';
@@ -15,34 +15,21 @@ import { countParity } from '../../src/envs/tasks/count_parity.ts';
 import { boolExpr, evalExpr, parseBoolExpr, printExpr } from '../../src/envs/tasks/bool_expr.ts';
 import { shortestPath } from '../../src/envs/tasks/shortest_path.ts';
 import { sudoku4 } from '../../src/envs/tasks/sudoku4.ts';
+import { check, levels, noise } from './task_helpers.ts';
 
 const FAMILIES: TaskFamily[] = [sorting, stringTransform, countParity, boolExpr, shortestPath, sudoku4];
 const SEEDS = 200;
 
-function levels(f: TaskFamily): number[] {
-  const out: number[] = [];
-  for (let d = f.difficulty.min; d <= f.difficulty.max; d++) out.push(d);
-  return out;
-}
-
-/** The families' verify() is synchronous; this narrows the interface's union. */
-function check(f: TaskFamily, task: Task, completion: string): Verdict {
-  const v = f.verify(task, completion);
-  assert.ok(!(v instanceof Promise), `${f.id}: verify returned a promise`);
-  return v as Verdict;
-}
 
 function junkInputs(): string[] {
-  const rng = new Rng('junk');
-  let noise = '';
-  for (let i = 0; i < 1 << 20; i++) noise += String.fromCharCode(rng.int(0x3000));
+  const junk = noise('junk');
   return [
     '',
     'Answer:',
     'Answer:    \n',
     'no marker at all',
-    noise,
-    `${noise} Answer: ${noise.slice(0, 1000).replace(/\n/g, '')}`,
+    junk,
+    `${junk} Answer: ${junk.slice(0, 1000).replace(/\n/g, '')}`,
     'Answer: ' + 'x'.repeat(1 << 20),
     'Answer: ' + 'A'.repeat(1 << 20),
     'Answer: ' + '1 '.repeat(1 << 19),
