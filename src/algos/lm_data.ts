@@ -14,7 +14,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
-import type { Tokenizer } from '../models/tokenizer.ts';
+import { CharTokenizer, type Tokenizer } from '../models/tokenizer.ts';
 
 export interface Batch {
   ids: Int32Array; // (B, T) inputs
@@ -145,6 +145,7 @@ export class SftData implements DataSource {
   static fromFile(file: string, tok: Tokenizer, blockSize: number, valFraction = 0.1): SftData {
     const text = readUtf8(file);
     const examples: SftExample[] = [];
+    const known = tok instanceof CharTokenizer ? new Set(tok.chars) : null; // char vocabularies can miss characters
     let truncated = 0;
     text.split('\n').forEach((raw, i) => {
       const line = raw.trim();
@@ -161,6 +162,14 @@ export class SftData implements DataSource {
         if (typeof v !== 'string') throw new UserError(`${file}:${i + 1}: field "${field}" is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}`);
       }
       const { prompt, completion } = obj as { prompt: string; completion: string };
+      if (tok instanceof CharTokenizer) {
+        for (const field of ['prompt', 'completion'] as const) {
+          const bad = [...(obj as Record<string, string>)[field]].find((c) => !known!.has(c));
+          if (bad !== undefined) {
+            throw new UserError(`${file}:${i + 1}: field "${field}" has the character ${JSON.stringify(bad)}, which the tokenizer does not know (its vocabulary has ${tok.chars.length} characters; a model started with --init keeps its tokenizer)`);
+          }
+        }
+      }
       let p = tok.encode(promptText(prompt));
       const c = [...tok.encode(completion), tok.eosId];
       if (c.length >= blockSize) throw new UserError(`${file}:${i + 1}: field "completion" is ${c.length} tokens; it must fit in the context of ${blockSize} with room for the prompt`);

@@ -87,6 +87,9 @@ test('bad data files name the file, line and field', () => {
   bad('notjson.jsonl', '{"prompt":"a","completion":"b"}\n{oops\n', /notjson\.jsonl:2: not valid JSON/);
   bad('number.jsonl', '{"prompt":1,"completion":"b"}\n', /number\.jsonl:1: field "prompt" is a number/);
   bad('latin1.jsonl', Buffer.from([0x7b, 0x7d, 0x0a, 0x61, 0xe9, 0x0a]), /latin1\.jsonl:2: not valid UTF-8/);
+  const f = join(tmp, 'unknown-char.jsonl');
+  writeFileSync(f, '{"prompt":"ab","completion":"cd"}\n{"prompt":"a","completion":"z"}\n');
+  assert.throws(() => SftData.fromFile(f, CharTokenizer.fromCorpus('abcd'), 16), /unknown-char\.jsonl:2: field "completion" has the character "z"/);
   assert.throws(() => CorpusData.fromFile(join(tmp, 'nope.txt'), t, 16), /nope\.txt: no such file/);
   const short = join(tmp, 'short.txt');
   writeFileSync(short, 'tiny');
