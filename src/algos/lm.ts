@@ -24,7 +24,7 @@ import { withPool } from '../tensor/pool.ts';
 import { GPT, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
 import { tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
 import { AdamW, clipGradNorm, cosineSchedule } from '../nn/optim.ts';
-import { loadCheckpoint, saveCheckpoint, validateAgainst } from '../nn/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, validateAgainst, type Checkpoint } from '../nn/checkpoint.ts';
 import type { Batch, DataSource } from './lm_data.ts';
 
 export interface TrainConfig {
@@ -116,8 +116,7 @@ export function trainLM(run: LMRun): LMResult {
     for (const k of Object.keys(run.model) as (keyof GPTConfig)[]) {
       if (saved.model?.[k] !== run.model[k]) throw new UserError(`${ckDir}/config.json: model.${k} is ${JSON.stringify(saved.model?.[k])}, but this run asks for ${JSON.stringify(run.model[k])}`);
     }
-    validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), ckDir);
-    for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+    loadWeights(model, ck, ckDir);
     if (ck.optimizer) for (const [n] of model.params()) {
       opt.m.get(n)!.set(ck.optimizer.m.get(n)!);
       opt.v.get(n)!.set(ck.optimizer.v.get(n)!);
@@ -129,9 +128,7 @@ export function trainLM(run: LMRun): LMResult {
     tokenizer = tokenizerFromJSON(ck.tokenizer, `${ckDir}/tokenizer.json`);
     run.onEvent?.(`resumed from ${ckDir} at step ${state.step}`);
   } else if (run.initFrom) {
-    const ck = loadCheckpoint(run.initFrom);
-    validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), run.initFrom);
-    for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+    loadWeights(model, loadCheckpoint(run.initFrom), run.initFrom);
     run.onEvent?.(`initialized weights from ${run.initFrom}`);
   }
 
@@ -221,7 +218,12 @@ export function loadModel(dir: string): { model: GPT; tokenizer: Tokenizer; conf
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), dir);
-  for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
+  loadWeights(model, ck, dir);
   return { model, tokenizer: tokenizerFromJSON(ck.tokenizer, `${dir}/tokenizer.json`), config };
+}
+
+/** Copies a checkpoint's weights into a model, after checking every name and shape (a mismatch is a UserError naming `where`). */
+function loadWeights(model: GPT, ck: Checkpoint, where: string): void {
+  validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), where);
+  for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
 }

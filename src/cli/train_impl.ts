@@ -1,15 +1,14 @@
 /** Implementations of `flywheel pretrain | sft | sample` (lazily imported by train.ts). */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { backendLine, initBackend } from '../tensor/backend.ts';
 import { GPT_PRESETS, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
-import { BpeTokenizer, CharTokenizer, type Tokenizer } from '../models/tokenizer.ts';
+import { BpeTokenizer, CharTokenizer, readTokenizer, tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
 import { generateText } from '../models/sample.ts';
-import { loadCheckpoint } from '../nn/checkpoint.ts';
+import { FILES, loadCheckpoint, resolveCheckpointDir } from '../nn/checkpoint.ts';
 import { loadModel, trainLM, TRAIN_DEFAULTS, type LMRun, type TrainConfig } from '../algos/lm.ts';
 import { CorpusData, readUtf8, SftData, type DataSource } from '../algos/lm_data.ts';
-import { tokenizerFromJSON } from '../models/tokenizer.ts';
 import { fmtRate, progressBar } from './progress.ts';
 import type { TrainFlags } from './train.ts';
 
@@ -87,10 +86,15 @@ async function train(kind: 'pretrain' | 'sft', flags: TrainFlags, tokenizer: Tok
   if (text) process.stdout.write(`\nsample (temperature 0.8):\n${prompt}${text}\n`);
 }
 
+/** The tokenizer of the run being resumed (trainLM loads and checks the rest of the checkpoint). */
+function resumedTokenizer(out: string): Tokenizer {
+  return readTokenizer(join(resolveCheckpointDir(resolve(out, 'checkpoint')), FILES.tokenizer));
+}
+
 export async function runPretrain(flags: TrainFlags & { corpus: string; tokenizer: 'char' | 'bpe'; bpeVocab: number }): Promise<void> {
   let tokenizer: Tokenizer;
   if (flags.resume) {
-    tokenizer = tokenizerFromJSON(loadCheckpoint(resolve(flags.out, 'checkpoint')).tokenizer);
+    tokenizer = resumedTokenizer(flags.out);
   } else {
     const text = readUtf8(flags.corpus);
     if (text.length === 0) throw new UserError(`${flags.corpus}: the corpus is empty`);
@@ -102,7 +106,7 @@ export async function runPretrain(flags: TrainFlags & { corpus: string; tokenize
 
 export async function runSft(flags: TrainFlags & { data: string; init?: string }): Promise<void> {
   let tokenizer: Tokenizer = CharTokenizer.ascii();
-  if (flags.resume) tokenizer = tokenizerFromJSON(loadCheckpoint(resolve(flags.out, 'checkpoint')).tokenizer);
+  if (flags.resume) tokenizer = resumedTokenizer(flags.out);
   else if (flags.init) {
     const ck = loadCheckpoint(flags.init);
     tokenizer = tokenizerFromJSON(ck.tokenizer, `${flags.init}/tokenizer.json`);
