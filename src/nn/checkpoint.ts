@@ -3,12 +3,17 @@
  * exactly, in formats other tools read (see docs/checkpoints.md).
  *
  *   <dir>/model.safetensors      parameters, F32, names chosen by the caller
- *   <dir>/optimizer.safetensors  AdamW moments 'm.<param>' and 'v.<param>' (absent when optimizer is null)
  *   <dir>/config.json            model + training config (caller's object)
- *   <dir>/tokenizer.json         the tokenizer's toJSON()
+ *   <dir>/tokenizer.json         the tokenizer's toJSON() (absent for models without one, e.g. game networks)
+ *   <dir>/optimizer.safetensors  AdamW moments 'm.<param>' and 'v.<param>' (absent when optimizer is null)
  *   <dir>/rng.json               RngState(s) of src/util/rng.ts (caller's object)
  *   <dir>/state.json             step, tokens seen, data cursor, optimizer step, ... (caller's object)
+ *   <dir>/extra.safetensors      any other tensors a run must restore (a replay buffer, a frozen reference model)
  *   <dir>/checkpoint.json        manifest, written last: format version and each file's byte size
+ *
+ * Only model.safetensors and config.json are required: an inference
+ * checkpoint (weights, config, tokenizer) loads for sampling; a training run
+ * adds the optimizer, rng and state it needs to resume exactly.
  *
  * Saving is atomic. The whole directory is built as `<dir>.tmp-<pid>-<n>`
  * (every file fsynced, the manifest last), then swapped in:
@@ -31,9 +36,10 @@ export interface Checkpoint {
   params: Map<string, { shape: number[]; data: Float32Array }>;
   optimizer: { m: Map<string, Float32Array>; v: Map<string, Float32Array> } | null;
   config: object;
-  tokenizer: object;
-  rng: object;
-  state: object;
+  tokenizer?: object;
+  rng?: object;
+  state?: object;
+  extra?: Map<string, SafeTensor>;
 }
 
 export const FILES = {
@@ -43,12 +49,14 @@ export const FILES = {
   tokenizer: 'tokenizer.json',
   rng: 'rng.json',
   state: 'state.json',
+  extra: 'extra.safetensors',
   manifest: 'checkpoint.json',
 } as const;
 
 const FORMAT = 'flywheel-checkpoint';
 const VERSION = 1;
 const JSON_FILES = ['config', 'tokenizer', 'rng', 'state'] as const;
+const OPTIONAL_JSON: ReadonlySet<string> = new Set(['tokenizer', 'rng', 'state']);
 
 interface Manifest {
   format: typeof FORMAT;
@@ -93,8 +101,9 @@ function writeDirectory(tmp: string, ck: Checkpoint): void {
     files[FILES.optimizer] = writeBytes(join(tmp, FILES.optimizer), serializeSafetensors(moments));
   }
 
+  if (ck.extra !== undefined) files[FILES.extra] = writeBytes(join(tmp, FILES.extra), serializeSafetensors(ck.extra));
   for (const key of JSON_FILES) {
-    files[FILES[key]] = writeBytes(join(tmp, FILES[key]), jsonBytes(ck[key]));
+    if (ck[key] !== undefined) files[FILES[key]] = writeBytes(join(tmp, FILES[key]), jsonBytes(ck[key]));
   }
   const manifest: Manifest = { format: FORMAT, version: VERSION, files };
   writeBytes(join(tmp, FILES.manifest), jsonBytes(manifest)); // last: its presence marks the directory complete
@@ -157,6 +166,7 @@ function siblings(dir: string): string[] {
 /** Programmer errors in the checkpoint the caller asked us to save. */
 function checkCheckpoint(ck: Checkpoint): void {
   for (const key of JSON_FILES) {
+    if (ck[key] === undefined && OPTIONAL_JSON.has(key)) continue;
     if (typeof ck[key] !== 'object' || ck[key] === null) throw new Error(`saveCheckpoint: ${key} must be an object, got ${String(ck[key])}`);
   }
   for (const [name, p] of ck.params) {
@@ -211,7 +221,10 @@ export function loadCheckpoint(dir: string): Checkpoint {
     if (!existsSync(path)) throw new UserError(`${path}: missing from the checkpoint`);
     const bytes = readFileSync(path);
     const want = manifest.files[file];
-    if (bytes.length !== want) throw new UserError(`${path}: ${bytes.length} bytes, the manifest says ${want} (truncated or corrupt)`);
+    if (bytes.length !== want) {
+      const hint = file.endsWith('.json') ? `; if you edited it on purpose, set its size in ${FILES.manifest} to ${bytes.length}` : '';
+      throw new UserError(`${path}: size mismatch: ${bytes.length} bytes, but ${FILES.manifest} records ${want} (changed or truncated after the checkpoint was saved${hint})`);
+    }
     return bytes;
   };
 
@@ -226,9 +239,12 @@ export function loadCheckpoint(dir: string): Checkpoint {
     optimizer = readMoments(read(FILES.optimizer), join(root, FILES.optimizer), params);
   }
 
-  const json = {} as Record<(typeof JSON_FILES)[number], object>;
-  for (const key of JSON_FILES) json[key] = parseJsonObject(read(FILES[key]), join(root, FILES[key]));
-  return { params, optimizer, ...json };
+  const ck: Checkpoint = { params, optimizer, config: parseJsonObject(read(FILES.config), join(root, FILES.config)) };
+  for (const key of ['tokenizer', 'rng', 'state'] as const) {
+    if (FILES[key] in manifest.files) ck[key] = parseJsonObject(read(FILES[key]), join(root, FILES[key]));
+  }
+  if (FILES.extra in manifest.files) ck.extra = parseSafetensors(read(FILES.extra), join(root, FILES.extra)).tensors;
+  return ck;
 }
 
 function readManifest(root: string): Manifest {
@@ -241,7 +257,7 @@ function readManifest(root: string): Manifest {
   if (typeof files !== 'object' || files === null || !Object.values(files).every((s) => Number.isSafeInteger(s) && s >= 0)) {
     throw new UserError(`${path}: "files" must map file names to byte sizes`);
   }
-  for (const key of ['model', ...JSON_FILES] as const) {
+  for (const key of ['model', 'config'] as const) {
     if (!(FILES[key] in files)) throw new UserError(`${path}: does not list required file ${FILES[key]}`);
   }
   return m as Manifest;

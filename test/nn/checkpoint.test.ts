@@ -180,7 +180,12 @@ test('missing, truncated and corrupt files are UserErrors naming the file', () =
     const model = join(dir, 'model.safetensors');
     const size = readFileSync(model).length;
     truncateSync(model, size - 3);
-    expectLoadError(new RegExp(`ck.model\\.safetensors: ${size - 3} bytes, the manifest says ${size} \\(truncated or corrupt\\)`));
+    expectLoadError(new RegExp(`ck.model\\.safetensors: size mismatch: ${size - 3} bytes, but checkpoint.json records ${size} \\(changed or truncated`));
+
+    fresh(); // a hand edit of config.json that changes its size says which file and how to make it load
+    const config = join(dir, 'config.json');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('{', '{ "note": "edited",'));
+    expectLoadError(/ck.config\.json: size mismatch: .* if you edited it on purpose, set its size in checkpoint.json to \d+\)/);
 
     fresh();
     const state = join(dir, 'state.json');
@@ -234,4 +239,26 @@ test('validateAgainst names missing, unexpected and wrong-shaped tensors', () =>
   );
   expected.set('blocks.0.attn.c_attn.weight', [12, 4]).set('ln_f.bias', [4]).delete('lm_head.weight');
   validateAgainst(ck, expected);
+});
+
+test('an inference checkpoint needs only weights and config; extra tensors round-trip', () => {
+  const dir = join(tmp(), 'inference');
+  const full = makeCheckpoint(5, false);
+  saveCheckpoint(dir, { params: full.params, optimizer: null, config: full.config, tokenizer: full.tokenizer });
+  assert.deepEqual(readdirSync(dir).sort(), ['checkpoint.json', 'config.json', 'model.safetensors', 'tokenizer.json']);
+  const back = loadCheckpoint(dir);
+  assert.equal(back.rng, undefined);
+  assert.equal(back.state, undefined);
+  assert.deepEqual(back.tokenizer, full.tokenizer);
+
+  const withExtra = join(tmp(), 'extra');
+  const extra = new Map<string, SafeTensor>([
+    ['buffer.x', { dtype: 'F32', shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, -0) }],
+    ['buffer.n', { dtype: 'I32', shape: [2], data: Int32Array.of(7, -9) }],
+  ]);
+  saveCheckpoint(withExtra, { ...full, extra });
+  const got = loadCheckpoint(withExtra).extra!;
+  assert.deepEqual([...got.keys()].sort(), ['buffer.n', 'buffer.x']);
+  assert.deepEqual([...got.get('buffer.n')!.data], [7, -9]);
+  assert.ok(Object.is(got.get('buffer.x')!.data[5], -0));
 });
