@@ -1,0 +1,51 @@
+/**
+ * Ctrl-C and SIGTERM for long-running commands. The first signal asks the
+ * running loop to stop at its next step boundary (it checkpoints and the
+ * command prints how to resume); a second one exits at once with 130, which
+ * is safe because checkpoints are written atomically: the last one stays
+ * valid.
+ *
+ * Loops must be cooperative for this to work: they await `yieldNow()`
+ * (src/util/async.ts) between steps so the signal handler gets to run.
+ */
+
+export interface Interrupt {
+  /** True once SIGINT or SIGTERM arrived. */
+  readonly requested: boolean;
+  /** The signal that arrived, for the exit code (130 SIGINT, 143 SIGTERM). */
+  readonly signal: NodeJS.Signals | null;
+  /** Removes the handlers (Node's default behaviour returns). */
+  dispose(): void;
+}
+
+/**
+ * Installs the handlers. `onFirst` is told when the first signal arrives
+ * (e.g. to print "stopping after this step"), on stderr by default.
+ */
+export function onInterrupt(onFirst: (signal: NodeJS.Signals) => void = (s) => process.stderr.write(`\n${s}: stopping after this step and saving a checkpoint (press Ctrl-C again to quit at once)\n`)): Interrupt {
+  let signal: NodeJS.Signals | null = null;
+  const handler = (s: NodeJS.Signals): void => {
+    if (signal !== null) process.exit(exitCode(s)); // second signal: leave now; the last checkpoint is intact
+    signal = s;
+    onFirst(s);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    get requested() {
+      return signal !== null;
+    },
+    get signal() {
+      return signal;
+    },
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** The conventional exit code for a signal: 128 + its number. */
+export function exitCode(signal: NodeJS.Signals | null): number {
+  return signal === 'SIGTERM' ? 143 : 130;
+}
