@@ -11,5 +11,10 @@ export { sample, scoreTokens, generateText, type SampleOptions, type SampleResul
 export { CharTokenizer, BpeTokenizer, tokenizerFromJSON, type Tokenizer } from './models/tokenizer.ts';
 export { AdamW, clipGradNorm, cosineSchedule } from './nn/optim.ts';
 export { saveCheckpoint, loadCheckpoint } from './nn/checkpoint.ts';
-export { trainLM, loadModel, TRAIN_DEFAULTS, type TrainConfig, type LMRun, type LMResult } from './algos/lm.ts';
+export { trainLM, trainStep, TRAIN_DEFAULTS, PRETRAIN_DEFAULTS, SFT_DEFAULTS, type TrainConfig, type LMRun, type LMResult } from './algos/lm.ts';
 export { CorpusData, SftData } from './algos/lm_data.ts';
+export { RunDir, reconcile, RUN_FILES, RUN_KINDS, type RunKind, type MetricRow, type GivenSetting } from './runs/run_dir.ts';
+export { loadLM, lmCheckpoint, resolveModelDir, type LoadedLM, type LMCheckpointConfig } from './runs/lm_checkpoint.ts';
+export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
+export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';
+export type { Completion, Policy, SamplingParams, TokenPolicy, TrainablePolicy, TokenSample, TokenBatch, PolicyForward } from './policy/types.ts';

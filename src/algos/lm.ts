@@ -10,44 +10,30 @@
  *     params  <- AdamW(lr = warmup+cosine(step))
  *     every evalEvery: held-out loss; every checkpointEvery: save
  *
- * A run directory holds config.json (resolved config), metrics.jsonl (one
- * line per logged step) and checkpoint/ (the latest, saved atomically).
- * Resuming restores model, optimizer moments, step and the data rng, so
- * training 2N steps equals N steps + resume + N steps, bit for bit.
+ * The run directory (src/runs: config.json, metrics.jsonl, checkpoint/) is
+ * made by the caller; this loop only appends metrics and saves checkpoints.
+ * Resuming restores model, optimizer moments, step and the data rng, and
+ * truncates metrics to the checkpoint's step, so training 2N steps equals N
+ * steps + resume + N steps, bit for bit, even after kill -9.
+ *
+ * The loop is cooperative: it yields to the event loop after every step, so
+ * Ctrl-C handlers (and servers sharing the process) run while it trains.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rng, type RngState } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldNow } from '../util/async.ts';
 import { backward, noGrad } from '../tensor/tensor.ts';
 import { withPool } from '../tensor/pool.ts';
-import { GPT, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
-import { tokenizerFromJSON, type Tokenizer } from '../models/tokenizer.ts';
+import { GPT, type GPTConfig } from '../models/gpt.ts';
+import type { Tokenizer } from '../models/tokenizer.ts';
 import { AdamW, clipGradNorm, cosineSchedule } from '../nn/optim.ts';
-import { loadCheckpoint, saveCheckpoint, validateAgainst, type Checkpoint } from '../nn/checkpoint.ts';
+import { loadCheckpoint } from '../nn/checkpoint.ts';
+import type { RunDir } from '../runs/run_dir.ts';
+import { lmCheckpoint, loadOptimizer, loadWeights, readLMConfig, resolveModelDir } from '../runs/lm_checkpoint.ts';
 import type { Batch, DataSource } from './lm_data.ts';
+import type { TrainConfig } from './lm_config.ts';
 
-export interface TrainConfig {
-  steps: number; // total optimizer steps
-  batchSize: number; // sequences per step (B)
-  lr: number; // peak learning rate
-  minLr: number; // floor of the cosine decay
-  warmup: number; // linear warmup steps
-  weightDecay: number; // AdamW decoupled decay (matrices only)
-  beta1: number; // AdamW first moment
-  beta2: number; // AdamW second moment
-  gradClip: number; // max global grad norm (0 = off)
-  evalEvery: number; // steps between held-out evaluations (0 = only at the end)
-  evalBatches: number; // held-out batches per evaluation
-  checkpointEvery: number; // steps between checkpoints (0 = only at the end)
-  logEvery: number; // steps between metrics lines
-  seed: number; // model init and data order
-}
-
-export const TRAIN_DEFAULTS: TrainConfig = {
-  steps: 500, batchSize: 32, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, beta1: 0.9, beta2: 0.95,
-  gradClip: 1.0, evalEvery: 100, evalBatches: 8, checkpointEvery: 100, logEvery: 10, seed: 0,
-};
+export { PRETRAIN_DEFAULTS, SFT_DEFAULTS, TRAIN_DEFAULTS, type TrainConfig } from './lm_config.ts';
 
 export interface StepInfo {
   step: number; // steps completed
@@ -62,16 +48,15 @@ export interface StepInfo {
 
 export interface LMRun {
   kind: 'pretrain' | 'sft';
-  outDir: string; // run directory
+  run: RunDir; // where metrics and checkpoints go (config.json is the caller's: RunDir.start)
   model: GPTConfig;
   train: TrainConfig;
   tokenizer: Tokenizer;
   data: DataSource;
-  resume: boolean; // continue from outDir/checkpoint
-  overwrite?: boolean; // start fresh even if outDir already holds a run (its checkpoint and metrics are replaced)
+  resume?: boolean; // continue from the run's checkpoint
+  init?: string; // start from another checkpoint's weights (SFT on a pretrained model); ignored on resume
   until?: number; // stop (and checkpoint) after this step; the lr schedule still spans train.steps
   shouldStop?: () => boolean; // polled every step (e.g. Ctrl-C): checkpoint and return early
-  initFrom?: string; // start from another checkpoint's weights (e.g. SFT on a pretrained model)
   onStep?: (info: StepInfo) => void; // progress (the CLI draws a bar)
   onEvent?: (message: string) => void; // one-line notes (resumed, checkpoint saved)
 }
@@ -85,110 +70,106 @@ export interface LMResult {
   firstLoss: number | null; // loss of the first step of this session
   tokens: number;
   checkpoint: string;
+  interrupted: boolean; // stopped by shouldStop before train.steps
 }
 
-interface TrainState {
-  step: number;
-  tokens: number;
+/** state.json of a next-token training checkpoint. */
+export interface LMState {
+  step: number; // optimizer steps taken
+  tokens: number; // loss-bearing tokens seen
   lastLoss: number;
-}
-
-export function checkpointDir(outDir: string): string {
-  return join(outDir, 'checkpoint');
+  optStep: number; // AdamW's step counter (bias correction)
 }
 
 /** Trains a GPT on next-token loss; see the file header for the loop. */
-export function trainLM(run: LMRun): LMResult {
-  const cfg = run.train, T = run.model.blockSize, ckDir = checkpointDir(run.outDir);
-  const model = new GPT(run.model, cfg.seed);
-  let tokenizer = run.tokenizer;
+export async function trainLM(r: LMRun): Promise<LMResult> {
+  const cfg = r.train, T = r.model.blockSize;
+  const model = new GPT(r.model, cfg.seed);
   const rng = new Rng(`data:${cfg.seed}`);
-  let state: TrainState = { step: 0, tokens: 0, lastLoss: NaN };
+  let state: LMState = { step: 0, tokens: 0, lastLoss: NaN, optStep: 0 };
   const opt = new AdamW(model.params(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
 
-  if (!run.resume && !run.overwrite && existsSync(ckDir)) {
-    throw new UserError(`${run.outDir} already holds a run (${ckDir}); continue it with --resume, or start over with --force, or choose another --out`);
-  }
-  if (run.resume) {
-    if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${ckDir}`);
-    const ck = loadCheckpoint(ckDir);
-    const saved = ck.config as { model: GPTConfig; train: TrainConfig };
-    for (const k of Object.keys(run.model) as (keyof GPTConfig)[]) {
-      if (saved.model?.[k] !== run.model[k]) throw new UserError(`${ckDir}/config.json: model.${k} is ${JSON.stringify(saved.model?.[k])}, but this run asks for ${JSON.stringify(run.model[k])}`);
+  if (r.resume) {
+    const ck = r.run.loadCheckpoint(), where = r.run.checkpointDir;
+    const saved = readLMConfig(ck.config, `${where}/config.json`).model;
+    for (const k of Object.keys(r.model) as (keyof GPTConfig)[]) {
+      if (saved[k] !== r.model[k]) throw new UserError(`${where}/config.json: model.${k} is ${JSON.stringify(saved[k])}, but this run asks for ${JSON.stringify(r.model[k])}`);
     }
-    loadWeights(model, ck, ckDir);
-    if (ck.optimizer) for (const [n] of model.params()) {
-      opt.m.get(n)!.set(ck.optimizer.m.get(n)!);
-      opt.v.get(n)!.set(ck.optimizer.v.get(n)!);
-    }
-    const st = ck.state as TrainState & { optStep: number };
-    opt.step = st.optStep;
-    state = { step: st.step, tokens: st.tokens, lastLoss: st.lastLoss };
-    rng.setState((ck.rng as { data: RngState }).data);
-    tokenizer = tokenizerFromJSON(ck.tokenizer, `${ckDir}/tokenizer.json`);
-    run.onEvent?.(`resumed from ${ckDir} at step ${state.step}`);
-  } else if (run.initFrom) {
-    loadWeights(model, loadCheckpoint(run.initFrom), run.initFrom);
-    run.onEvent?.(`initialized weights from ${run.initFrom}`);
+    if (JSON.stringify(ck.tokenizer) !== JSON.stringify(r.tokenizer.toJSON())) throw new UserError(`${where}/tokenizer.json: differs from the tokenizer this run was given`);
+    loadWeights(model, ck, where);
+    state = readState(ck.state, `${where}/state.json`);
+    loadOptimizer(opt, ck, state.optStep, where);
+    rng.setState(readRng(ck.rng, `${where}/rng.json`).data);
+    r.run.truncateMetrics(state.step);
+    r.onEvent?.(`resumed from ${where} at step ${state.step}`);
+  } else if (r.init) {
+    const dir = resolveModelDir(r.init);
+    loadWeights(model, loadCheckpoint(dir), dir);
+    r.onEvent?.(`initialized weights from ${dir}`);
   }
 
-  mkdirSync(run.outDir, { recursive: true });
-  writeFileSync(join(run.outDir, 'config.json'), JSON.stringify({ kind: run.kind, model: run.model, train: cfg, data: run.data.describe() }, null, 2) + '\n');
-  const metricsFile = join(run.outDir, 'metrics.jsonl');
-  if (!run.resume) writeFileSync(metricsFile, ''); // a fresh run starts a fresh log
-  const valBatches = run.data.valBatches(Math.min(cfg.batchSize, 32), T, cfg.evalBatches);
+  const valBatches = r.data.valBatches(Math.min(cfg.batchSize, 32), T, cfg.evalBatches);
   const evaluate = (): number | null => (valBatches.length ? withPool(() => noGrad(() => {
     let s = 0;
     for (const b of valBatches) s += model.loss(b.ids, b.targets, b.B, b.T).item();
     return s / valBatches.length;
   })) : null);
-
   const save = (): void => {
-    saveCheckpoint(ckDir, {
-      params: new Map(model.params().map(([n, p]) => [n, { shape: [...p.shape], data: p.data }])),
-      optimizer: { m: opt.m, v: opt.v },
-      config: { kind: run.kind, model: run.model, train: cfg },
-      tokenizer: tokenizer.toJSON(),
-      rng: { data: rng.getState() },
-      state: { ...state, optStep: opt.step },
-    });
+    const config = { kind: r.kind, model: r.model, format: r.kind === 'pretrain' ? 'text' : 'chat', train: cfg } as const;
+    r.run.saveCheckpoint(lmCheckpoint(model, r.tokenizer, config, { opt, rng: { data: rng.getState() }, state: { ...state, optStep: opt.step } }));
   };
 
   const t0 = performance.now();
-  let sessionTokens = 0, firstLoss: number | null = null, valLoss: number | null = null;
-  const stopAt = Math.min(cfg.steps, run.until ?? cfg.steps);
+  let sessionTokens = 0, firstLoss: number | null = null, valLoss: number | null = null, interrupted = false;
+  const stopAt = Math.min(cfg.steps, r.until ?? cfg.steps);
   while (state.step < stopAt) {
-    const batch = run.data.trainBatch(cfg.batchSize, T, rng);
+    const batch = r.data.trainBatch(cfg.batchSize, T, rng);
     const lr = cosineSchedule(state.step, { lr: cfg.lr, minLr: cfg.minLr, warmup: cfg.warmup, totalSteps: cfg.steps });
-    const { loss: lossValue, gradNorm } = trainStep(model, opt, batch, lr, cfg.gradClip);
+    const { loss, gradNorm } = trainStep(model, opt, batch, lr, cfg.gradClip);
 
-    state.step++;
-    state.tokens += batch.tokens;
-    state.lastLoss = lossValue;
-    firstLoss ??= state.lastLoss;
+    state = { step: state.step + 1, tokens: state.tokens + batch.tokens, lastLoss: loss, optStep: opt.step };
+    firstLoss ??= loss;
     sessionTokens += batch.B * batch.T;
     const info: StepInfo = {
-      step: state.step, steps: cfg.steps, loss: state.lastLoss, lr, gradNorm, tokens: state.tokens,
+      step: state.step, steps: cfg.steps, loss, lr, gradNorm, tokens: state.tokens,
       tokensPerSec: sessionTokens / ((performance.now() - t0) / 1000),
     };
-    const interrupted = run.shouldStop?.() ?? false;
+    await yieldNow(); // let a Ctrl-C arrive before deciding whether this is the last step
+    interrupted = r.shouldStop?.() ?? false;
     const last = state.step === stopAt || interrupted;
     if ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || last) {
       valLoss = evaluate();
       if (valLoss !== null) info.valLoss = valLoss;
     }
     if (state.step % cfg.logEvery === 0 || info.valLoss !== undefined || last) {
-      appendFileSync(metricsFile, JSON.stringify({ step: info.step, loss: info.loss, valLoss: info.valLoss, lr, gradNorm, tokens: info.tokens }) + '\n');
+      r.run.appendMetrics({ step: info.step, loss: info.loss, valLoss: info.valLoss, lr, gradNorm, tokens: info.tokens });
     }
-    run.onStep?.(info);
+    r.onStep?.(info);
     if ((cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) || last) {
       save();
-      run.onEvent?.(`checkpoint saved: ${ckDir} (step ${state.step})`);
+      r.onEvent?.(`checkpoint saved: ${r.run.checkpointDir} (step ${state.step})`);
     }
     if (interrupted) break;
   }
   if (firstLoss === null) valLoss = evaluate(); // resumed a finished run: nothing trained, still report
-  return { model, tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens, checkpoint: ckDir };
+  return {
+    model, tokenizer: r.tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens,
+    checkpoint: r.run.checkpointDir, interrupted: interrupted && state.step < cfg.steps,
+  };
+}
+
+function readState(raw: unknown, where: string): LMState {
+  const s = raw as Partial<LMState> | undefined;
+  for (const k of ['step', 'tokens', 'optStep'] as const) {
+    if (!Number.isInteger(s?.[k]) || s![k]! < 0) throw new UserError(`${where}: "${k}" must be a non-negative integer, got ${JSON.stringify(s?.[k])}`);
+  }
+  return { step: s!.step!, tokens: s!.tokens!, lastLoss: typeof s!.lastLoss === 'number' ? s!.lastLoss : NaN, optStep: s!.optStep! };
+}
+
+function readRng(raw: unknown, where: string): { data: RngState } {
+  const data = (raw as { data?: RngState } | undefined)?.data;
+  if (!data || !Array.isArray(data.s) || data.s.length !== 4) throw new UserError(`${where}: no "data" generator state`);
+  return { data };
 }
 
 /**
@@ -207,23 +188,3 @@ export function trainStep(model: GPT, opt: AdamW, batch: Batch, lr: number, grad
   });
 }
 
-/** Loads a trained model and its tokenizer from a checkpoint directory (for sampling). */
-export function loadModel(dir: string): { model: GPT; tokenizer: Tokenizer; config: { kind: string; model: GPTConfig; train: TrainConfig } } {
-  const ck = loadCheckpoint(dir);
-  const config = ck.config as { kind: string; model: GPTConfig; train: TrainConfig };
-  if (!config?.model) throw new UserError(`${dir}/config.json: no "model" section`);
-  let model: GPT;
-  try {
-    model = new GPT(validateGPTConfig(config.model, `${dir}/config.json: model`), 0);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-  loadWeights(model, ck, dir);
-  return { model, tokenizer: tokenizerFromJSON(ck.tokenizer, `${dir}/tokenizer.json`), config };
-}
-
-/** Copies a checkpoint's weights into a model, after checking every name and shape (a mismatch is a UserError naming `where`). */
-function loadWeights(model: GPT, ck: Checkpoint, where: string): void {
-  validateAgainst(ck, new Map(model.params().map(([n, p]) => [n, [...p.shape]])), where);
-  for (const [n, p] of model.params()) p.data.set(ck.params.get(n)!.data);
-}

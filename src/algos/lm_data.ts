@@ -3,10 +3,11 @@
  *
  *   CorpusData — pretraining: one token stream; the last `valFraction` is held
  *                out; a batch is B random windows of T+1 tokens.
- *   SftData    — supervised fine-tuning: JSONL lines {"prompt", "completion"};
- *                each example is prompt + "\n" + completion + EOS, the loss covers
- *                the completion and EOS only; a batch is B random examples,
- *                padded (pad targets are -1, i.e. ignored).
+ *   SftData    — supervised fine-tuning: JSONL lines {"prompt", "completion"}
+ *                or chat {"messages": [{"role", "content"}, ...]}, encoded by
+ *                the one prompt format (src/policy/format.ts); the loss covers
+ *                the completion (the assistant turns) and its EOS only; a batch
+ *                is B random examples, padded (pad targets are -1, i.e. ignored).
  *
  * Both draw batches from a seeded Rng whose state is checkpointed, so a
  * resumed run sees exactly the batches the uninterrupted run would have.
@@ -14,7 +15,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Rng } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
-import { CharTokenizer, type Tokenizer } from '../models/tokenizer.ts';
+import type { Tokenizer } from '../models/tokenizer.ts';
+import { encodeChat, encodeExample, unknownChars, type EncodedChat, type Message } from '../policy/format.ts';
 
 export interface Batch {
   ids: Int32Array; // (B, T) inputs
@@ -113,20 +115,9 @@ function windows(src: Int32Array, B: number, T: number, start: (b: number) => nu
 
 // ---------------------------------------------------------------- SFT pairs
 
-/**
- * What separates a prompt from its completion in token space: the model reads
- * `prompt + PROMPT_SUFFIX` and writes `completion + EOS`. Sampling a policy
- * formats prompts the same way (promptText below), so SFT and RL agree.
- */
-export const PROMPT_SUFFIX = '\n';
-
-export function promptText(prompt: string): string {
-  return prompt + PROMPT_SUFFIX;
-}
-
 export interface SftExample {
-  tokens: number[]; // prompt + completion + EOS
-  promptLen: number; // loss starts at the first completion token
+  tokens: number[]; // the whole example
+  loss: Uint8Array; // 1 at tokens the model learns to write (completion / assistant turns, with their EOS)
 }
 
 export class SftData implements DataSource {
@@ -141,44 +132,35 @@ export class SftData implements DataSource {
     this.truncated = 0;
   }
 
-  /** Loads {"prompt","completion"} JSONL; a bad line is a UserError naming file, line and field. */
+  /**
+   * Loads JSONL of {"prompt","completion"} or {"messages": [...]} rows (other
+   * fields are ignored); a bad line is a UserError naming file, line and field.
+   */
   static fromFile(file: string, tok: Tokenizer, blockSize: number, valFraction = 0.1): SftData {
     const text = readUtf8(file);
     const examples: SftExample[] = [];
-    const known = tok instanceof CharTokenizer ? new Set(tok.chars) : null; // char vocabularies can miss characters
     let truncated = 0;
     text.split('\n').forEach((raw, i) => {
       const line = raw.trim();
       if (!line) return;
+      const where = `${file}:${i + 1}`;
       let obj: unknown;
       try {
         obj = JSON.parse(line);
       } catch (e) {
-        throw new UserError(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+        throw new UserError(`${where}: not valid JSON (${(e as Error).message})`);
       }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new UserError(`${file}:${i + 1}: expected a JSON object with "prompt" and "completion"`);
-      for (const field of ['prompt', 'completion'] as const) {
-        const v = (obj as Record<string, unknown>)[field];
-        if (typeof v !== 'string') throw new UserError(`${file}:${i + 1}: field "${field}" is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`}`);
-      }
-      const { prompt, completion } = obj as { prompt: string; completion: string };
-      if (tok instanceof CharTokenizer) {
-        for (const field of ['prompt', 'completion'] as const) {
-          const bad = [...(obj as Record<string, string>)[field]].find((c) => !known!.has(c));
-          if (bad !== undefined) {
-            throw new UserError(`${file}:${i + 1}: field "${field}" has the character ${JSON.stringify(bad)}, which the tokenizer does not know (its vocabulary has ${tok.chars.length} characters; a model started with --init keeps its tokenizer)`);
-          }
+      const fields = parseRow(obj, where);
+      for (const [field, value] of fields) {
+        const bad = unknownChars(tok, value);
+        if (bad.length > 0) {
+          throw new UserError(`${where}: field "${field}" has the character ${JSON.stringify(bad[0])}, which the tokenizer does not know (its vocabulary has ${tok.vocabSize} tokens; a model started with --init keeps its tokenizer)`);
         }
       }
-      let p = tok.encode(promptText(prompt));
-      const c = [...tok.encode(completion), tok.eosId];
-      if (c.length >= blockSize) throw new UserError(`${file}:${i + 1}: field "completion" is ${c.length} tokens; it must fit in the context of ${blockSize} with room for the prompt`);
-      if (p.length + c.length > blockSize + 1) {
-        p = p.slice(p.length + c.length - blockSize - 1); // keep the prompt's end, next to the completion
-        truncated++;
-      }
-      if (p.length === 0) p = [tok.eosId]; // every sequence starts with a token to condition on
-      examples.push({ tokens: [...p, ...c], promptLen: p.length });
+      const enc = isChat(obj) ? encodeChat(tok, (obj as { messages: Message[] }).messages) : encodeExample(tok, fields[0][1], fields[1][1]);
+      const ex = fitContext(enc, blockSize, where);
+      if (ex.tokens.length < enc.tokens.length) truncated++;
+      examples.push(ex);
     });
     if (examples.length < 2) throw new UserError(`${file}: needs at least 2 examples, found ${examples.length}`);
     const d = new SftData(examples, file, valFraction);
@@ -196,15 +178,15 @@ export class SftData implements DataSource {
     return out;
   }
 
-  /** Pads examples into (B, T) with loss only on completion tokens. */
+  /** Pads examples into (B, T) with loss only where the example's loss mask is set. */
   pack(examples: SftExample[], T: number): Batch {
-    const B = examples.length, ids = new Int32Array(B * T), targets = new Int32Array(B * T).fill(-1);
+    const B = examples.length, ids = new Int32Array(B * T), targets = new Int32Array(B * T).fill(-1); // (B, T)
     let tokens = 0;
     examples.forEach((ex, b) => {
       const n = Math.min(ex.tokens.length - 1, T);
       for (let t = 0; t < n; t++) {
         ids[b * T + t] = ex.tokens[t];
-        if (t + 1 >= ex.promptLen) {
+        if (ex.loss[t + 1]) {
           targets[b * T + t] = ex.tokens[t + 1];
           tokens++;
         }
@@ -216,4 +198,48 @@ export class SftData implements DataSource {
   describe(): string {
     return `${this.name}: ${this.trainSet.length} train / ${this.valSet.length} held-out examples${this.truncated ? ` (${this.truncated} prompts truncated from the left)` : ''}`;
   }
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+function isChat(obj: unknown): boolean {
+  return typeof obj === 'object' && obj !== null && 'messages' in obj;
+}
+
+/** The text fields of one row, by name, after checking its shape. */
+function parseRow(obj: unknown, where: string): [string, string][] {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new UserError(`${where}: expected a JSON object with "prompt" and "completion", or "messages"`);
+  const row = obj as Record<string, unknown>;
+  if (isChat(row)) {
+    const msgs = row.messages;
+    if (!Array.isArray(msgs) || msgs.length === 0) throw new UserError(`${where}: field "messages" must be a non-empty array of {"role", "content"}`);
+    const out: [string, string][] = [];
+    msgs.forEach((m, j) => {
+      const field = `messages[${j}]`;
+      if (typeof m !== 'object' || m === null) throw new UserError(`${where}: field "${field}" must be an object {"role", "content"}`);
+      const { role, content } = m as Record<string, unknown>;
+      if (typeof role !== 'string' || !ROLES.has(role)) throw new UserError(`${where}: field "${field}.role" is ${JSON.stringify(role)}; expected "system", "user" or "assistant"`);
+      if (typeof content !== 'string') throw new UserError(`${where}: field "${field}.content" is ${content === undefined ? 'missing' : `a ${typeof content}, not a string`}`);
+      out.push([`${field}.content`, content]);
+    });
+    if (!msgs.some((m) => (m as Message).role === 'assistant')) throw new UserError(`${where}: field "messages" has no assistant turn (nothing to learn)`);
+    return out;
+  }
+  return (['prompt', 'completion'] as const).map((field) => {
+    const v = row[field];
+    if (typeof v !== 'string') throw new UserError(`${where}: field "${field}" is ${v === undefined ? 'missing' : `a ${typeof v}, not a string`} (rows are {"prompt", "completion"} or {"messages": [...]})`);
+    return [field, v];
+  });
+}
+
+/**
+ * Fits an example into blockSize + 1 tokens (T inputs, T targets) by
+ * dropping tokens from the left, keeping the end next to the last reply.
+ * The last reply itself must fit, with room for at least one token before it.
+ */
+function fitContext(enc: EncodedChat, blockSize: number, where: string): SftExample {
+  const lastReply = enc.loss.length - enc.loss.lastIndexOf(0) - 1; // trailing loss tokens
+  if (lastReply >= blockSize) throw new UserError(`${where}: the completion is ${lastReply} tokens; it must fit in the context of ${blockSize} with room for the prompt`);
+  const drop = Math.max(0, enc.tokens.length - blockSize - 1);
+  return { tokens: enc.tokens.slice(drop), loss: enc.loss.slice(drop) };
 }

@@ -3,16 +3,19 @@
  * `register(program)`; a command's action imports its heavy implementation
  * lazily, so `flywheel --help` stays fast.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
 
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
 program
   .name('flywheel')
   .description('Pretraining, SFT and RL against verifiers, end to end on a CPU.')
+  .version(pkg.version, '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -21,9 +24,25 @@ registerEnvs(program);
 registerDoctor(program);
 
 try {
+  checkCommand(process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (err) {
   process.exitCode = reportError(err);
+}
+
+/**
+ * An unknown command is an error in every form (`flywheel serve`, `flywheel
+ * serve --help`, `flywheel help serve`): commander would print the top-level
+ * help for some of them and exit 0, or exit 1 without a word.
+ */
+function checkCommand(args: string[]): void {
+  const words = args.filter((a) => !a.startsWith('-'));
+  if (words.length === 0) return;
+  const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]).concat('help');
+  const name = words[0] === 'help' ? words[1] : words[0];
+  if (name === undefined || known.includes(name)) return;
+  const near = known.filter((k) => k.startsWith(name.slice(0, 2)) || name.startsWith(k));
+  throw new UserError(`unknown command '${name}'${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; \`flywheel --help\` lists the commands`);
 }
 
 /** Prints an error the way a user should see it; returns the exit code. */

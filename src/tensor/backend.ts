@@ -69,6 +69,10 @@ function describeNative(i: any): string {
 export async function initBackend(force?: string): Promise<BackendInfo> {
   const want = force ?? process.env.FLYWHEEL_BACKEND ?? '';
   if (info && (!want || want === info.name)) return info;
+  const threads = process.env.FLYWHEEL_THREADS;
+  if (threads !== undefined && threads !== '' && !/^\s*([1-9]\d{0,2})\s*$/.test(threads)) {
+    throw new UserError(`FLYWHEEL_THREADS=${threads} is not a thread count; give a whole number from 1 to 256, or unset it to use every core`);
+  }
   const table = await loaders();
   const skipped: BackendInfo['skipped'] = [];
   if (want) {

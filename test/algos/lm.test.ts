@@ -13,6 +13,7 @@ import { CharTokenizer } from '../../src/models/tokenizer.ts';
 import { trainLM, TRAIN_DEFAULTS, type LMRun } from '../../src/algos/lm.ts';
 import { CorpusData, SftData } from '../../src/algos/lm_data.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { RunDir } from '../../src/runs/run_dir.ts';
 
 await initBackend();
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-lm-'));
@@ -21,15 +22,18 @@ const tok = CharTokenizer.fromCorpus(corpus);
 const model = { vocabSize: tok.vocabSize, blockSize: 16, nLayer: 1, nEmbd: 16, nHead: 2, valueHead: false };
 const train = { ...TRAIN_DEFAULTS, steps: 12, batchSize: 4, warmup: 3, evalEvery: 5, evalBatches: 2, checkpointEvery: 4, logEvery: 1, seed: 3 };
 
-function run(outDir: string, extra: Partial<LMRun> = {}): LMRun {
-  return { kind: 'pretrain', outDir, model, train, tokenizer: tok, data: new CorpusData(Int32Array.from(tok.encode(corpus)), 'corpus', 16), resume: false, ...extra };
+/** A pretraining run in outDir (started afresh, or opened when resuming). */
+function run(outDir: string, extra: Partial<LMRun> & { force?: boolean } = {}): LMRun {
+  const { force, ...rest } = extra;
+  const dir = RunDir.start(outDir, 'pretrain', { model, train }, { resume: extra.resume, force });
+  return { kind: 'pretrain', run: dir, model, train, tokenizer: tok, data: new CorpusData(Int32Array.from(tok.encode(corpus)), 'corpus', 16), ...rest };
 }
 
-test('resume is exact: 12 steps == 6 steps + resume + 6 steps, bit for bit', () => {
-  const straight = trainLM(run(join(tmp, 'a')));
-  const half = trainLM(run(join(tmp, 'b'), { until: 6 }));
+test('resume is exact: 12 steps == 6 steps + resume + 6 steps, bit for bit', async () => {
+  const straight = await trainLM(run(join(tmp, 'a')));
+  const half = await trainLM(run(join(tmp, 'b'), { until: 6 }));
   assert.equal(half.steps, 6);
-  const resumed = trainLM(run(join(tmp, 'b'), { resume: true }));
+  const resumed = await trainLM(run(join(tmp, 'b'), { resume: true }));
   assert.equal(resumed.steps, 12);
   const pa = straight.model.params(), pb = resumed.model.params();
   for (let i = 0; i < pa.length; i++) {
@@ -42,26 +46,40 @@ test('resume is exact: 12 steps == 6 steps + resume + 6 steps, bit for bit', () 
   assert.ok(metrics.some((m) => typeof m.valLoss === 'number'));
 });
 
-test('stopping early (shouldStop) checkpoints where it stopped', () => {
+test('stopping early (shouldStop) checkpoints where it stopped', async () => {
   let n = 0;
-  const r = trainLM(run(join(tmp, 'c'), { shouldStop: () => ++n >= 3 }));
+  const r = await trainLM(run(join(tmp, 'c'), { shouldStop: () => ++n >= 3 }));
   assert.equal(r.steps, 3);
+  assert.equal(r.interrupted, true);
   assert.ok(existsSync(join(tmp, 'c', 'checkpoint', 'model.safetensors')));
 });
 
-test('a new run into a directory that holds one is refused unless forced', () => {
-  trainLM(run(join(tmp, 'e'), { until: 2 }));
-  assert.throws(() => trainLM(run(join(tmp, 'e'))), (e: Error) => e instanceof UserError && /already holds a run/.test(e.message));
-  const again = trainLM(run(join(tmp, 'e'), { until: 3, overwrite: true }));
+test('a new run into a directory that holds one is refused unless forced; a forced run starts a fresh log', async () => {
+  await trainLM(run(join(tmp, 'e'), { until: 2 }));
+  assert.throws(() => run(join(tmp, 'e')), (e: Error) => e instanceof UserError && /already holds a pretrain run/.test(e.message));
+  const again = await trainLM(run(join(tmp, 'e'), { until: 3, force: true }));
   assert.equal(again.steps, 3);
   const lines = readFileSync(join(tmp, 'e', 'metrics.jsonl'), 'utf8').trim().split('\n');
   assert.equal(JSON.parse(lines[0]).step, 1, 'the forced run starts a fresh metrics log');
 });
 
-test('resume with a different model config is a clear error', () => {
-  trainLM(run(join(tmp, 'd'), { until: 2 }));
-  assert.throws(() => trainLM({ ...run(join(tmp, 'd'), { resume: true }), model: { ...model, nEmbd: 32 } }), (e: Error) => e instanceof UserError && /model\.nEmbd/.test(e.message));
-  assert.throws(() => trainLM(run(join(tmp, 'nothing-here'), { resume: true })), /no checkpoint/);
+test('resume truncates metrics to the checkpoint, so steps logged after it (then killed) appear once', async () => {
+  const dir = join(tmp, 'k');
+  await trainLM(run(dir, { until: 4 })); // checkpointEvery 4: saved at step 4
+  const r = RunDir.open(dir);
+  for (const step of [5, 6]) r.appendMetrics({ step, loss: 9 }); // logged, then killed before the next save
+  await trainLM(run(dir, { resume: true }));
+  const steps = r.readMetrics().map((m) => m.step);
+  assert.deepEqual(steps, [...new Set(steps)], `duplicated steps: ${steps}`);
+  assert.deepEqual(steps, Array.from({ length: 12 }, (_, i) => i + 1));
+});
+
+test('resume with a different model config is a clear error', async () => {
+  await trainLM(run(join(tmp, 'd'), { until: 4 }));
+  await assert.rejects(trainLM({ ...run(join(tmp, 'd'), { resume: true }), model: { ...model, nEmbd: 32 } }), (e: Error) => e instanceof UserError && /model\.nEmbd/.test(e.message));
+  const bare = join(tmp, 'no-checkpoint');
+  run(bare);
+  await assert.rejects(trainLM(run(bare, { resume: true })), /no checkpoint yet/);
 });
 
 test('SFT puts loss on completion tokens and EOS only', () => {

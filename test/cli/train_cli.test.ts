@@ -52,7 +52,7 @@ test('pretrain user mistakes: missing, non-UTF-8 or too-short corpus, bad number
   const short = join(tmp, 'short.txt');
   writeFileSync(short, 'hello world');
   userError(fw('pretrain', '--corpus', short, '--out', join(tmp, 'x3')), /short\.txt: the corpus has \d+ tokens/);
-  userError(fw('pretrain', '--steps', 'ten'), /expected an integer/);
+  userError(fw('pretrain', '--steps', 'ten'), /expected a whole number/);
   userError(fw('pretrain', '--width', '30', '--heads', '4', '--out', join(tmp, 'x4')), /not divisible/);
   for (const d of ['x1', 'x2', 'x3', 'x4']) assert.ok(!existsSync(join(tmp, d, 'checkpoint')), `no checkpoint in ${d}`);
   userError(fw('sample', '--checkpoint', join(tmp, 'x1')), /x1/);
