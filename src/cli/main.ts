@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { register as registerRL } from './rl.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -20,6 +21,7 @@ program
   .exitOverride();
 
 registerTrain(program);
+registerRL(program);
 registerEnvs(program);
 registerDoctor(program);
 
