@@ -129,13 +129,18 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
   let skipped = 0;
   const drawTasks = (n: number): TaskRef[] => {
     const out: TaskRef[] = [];
+    let inARow = 0;
     while (out.length < n) {
       const ref = { seed: state.seedCursor++, difficulty: taskRng.pick(cfg.difficulties) };
       if (ref.seed >= HELDOUT_SEED_BASE) throw new Error('trainRL: training seeds reached the held-out range');
       if (heldoutPrompts.has(promptOf(r.env, ref))) {
         skipped++;
+        if (++inARow >= 1000) {
+          throw new UserError(`${r.env.family.id}: 1000 training tasks in a row had a held-out prompt: the task space is too small to keep ${cfg.evalTasks} held-out tasks apart; lower --eval-tasks or raise the difficulty`);
+        }
         continue;
       }
+      inARow = 0;
       out.push(ref);
     }
     return out;
