@@ -19,7 +19,7 @@ import { groupAdvantages } from '../../src/algos/grpo.ts';
 import { leaveOneOutAdvantages } from '../../src/algos/rloo.ts';
 import { UserError } from '../../src/util/errors.ts';
 import type { TaskFamily } from '../../src/envs/types.ts';
-import { toyEnv, toyPolicy, TOY_CONFIG } from './rl_toy.ts';
+import { firstLetter, toyEnv, toyPolicy, TOY_CONFIG } from './rl_toy.ts';
 
 await initBackend();
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-rl-'));
@@ -77,8 +77,8 @@ test('advantages: GRPO normalizes per group; Dr. GRPO only centres; RLOO leaves 
 });
 
 test('pre-flight: nothing to reinforce or nothing to learn is a UserError saying what to change; force goes on', async () => {
-  const never = { ...toyEnv.family, verify: () => ({ reward: 0, ok: false, reason: 'wrong' }) };
-  const always = { ...toyEnv.family, verify: () => ({ reward: 1, ok: true, reason: 'correct' }) };
+  const never = { ...firstLetter, verify: () => ({ reward: 0, ok: false, reason: 'wrong' }) };
+  const always = { ...firstLetter, verify: () => ({ reward: 1, ok: true, reason: 'correct' }) };
   await assert.rejects(run({ steps: 1 }, { force: false, family: never }), (e: unknown) => e instanceof UserError && /nothing to reinforce.*Lower the difficulty.*--group/.test((e as Error).message));
   await assert.rejects(run({ steps: 1 }, { force: false, family: always }), (e: unknown) => e instanceof UserError && /nothing to learn/.test((e as Error).message));
   const { res } = await run({ steps: 1 }, { force: true, family: never });
@@ -87,6 +87,6 @@ test('pre-flight: nothing to reinforce or nothing to learn is a UserError saying
 });
 
 test('a task space too small to hold training tasks apart from the held-out ones is a clear error', async () => {
-  const tiny = { ...toyEnv.family, generate: (seed: number, d: number) => ({ ...toyEnv.family.generate(0, d), seed }) };
+  const tiny = { ...firstLetter, generate: (seed: number, d: number) => ({ ...firstLetter.generate(0, d), seed }) };
   await assert.rejects(run({ steps: 1, evalTasks: 8 }, { family: tiny }), (e: unknown) => e instanceof UserError && /held-out/.test((e as Error).message));
 });
