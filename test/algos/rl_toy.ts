@@ -13,7 +13,8 @@ import { RL_DEFAULTS, type RLConfig } from '../../src/algos/rl_config.ts';
 import type { RolloutEnv } from '../../src/algos/rollout.ts';
 
 export const FIRST_LETTER_SOURCE = `
-export default {
+import { defineTaskFamily } from 'flywheel';
+export default defineTaskFamily({
   id: 'first-letter-v1',
   description: 'Say the first of three letters.',
   difficulty: { min: 1, max: 2, default: 1 },
@@ -26,7 +27,7 @@ export default {
     : { reward: 0, ok: false, reason: 'wrong' }),
   solve: (task) => task.answer,
   isHard: (task) => task.prompt[0] !== task.prompt[1],
-};
+});
 `;
 
 export const firstLetter = defineTaskFamily({
