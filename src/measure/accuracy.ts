@@ -16,7 +16,7 @@ export interface Graded {
 
 export type Interval = [lo: number, hi: number];
 
-export interface AccuracyReport {
+export interface Accuracy {
   n: number;
   overall: number | null;
   easy: number | null;
@@ -28,7 +28,7 @@ export interface AccuracyReport {
   intervals: { overall: Interval | null; easy: Interval | null; hard: Interval | null }; // Wilson 95%
 }
 
-export function accuracy(items: readonly Graded[]): AccuracyReport {
+export function accuracyOf(items: readonly Graded[]): Accuracy {
   const easy = items.filter((t) => !t.hard), hard = items.filter((t) => t.hard);
   const difficulties = [...new Set(items.map((t) => t.difficulty))].sort((a, b) => a - b);
   const byDifficulty: Record<string, number> = {}, perDifficulty: Record<string, number> = {};

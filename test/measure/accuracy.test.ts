@@ -1,17 +1,17 @@
 // Accuracy aggregation of graded rollouts and Wilson intervals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracy, wilson, type Graded } from '../../src/measure/accuracy.ts';
+import { accuracyOf, wilson, type Graded } from '../../src/measure/accuracy.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 const g = (ok: boolean, difficulty: number, hard: boolean, reason = ok ? 'correct' : 'wrong', reward = ok ? 1 : 0): Graded => ({ ok, reward, reason, difficulty, hard });
 
-test('accuracy splits overall, easy, hard and by difficulty, counts reasons most frequent first', () => {
+test('accuracyOf splits overall, easy, hard and by difficulty, counts reasons most frequent first', () => {
   const items = [
     g(true, 1, false), g(true, 1, false), g(false, 1, false, 'no_answer'),
     g(true, 3, true), g(false, 3, true), g(false, 3, true), g(false, 2, false, 'malformed', 0.1),
   ];
-  const a = accuracy(items);
+  const a = accuracyOf(items);
   assert.equal(a.n, 7);
   assert.equal(a.overall, 3 / 7);
   assert.equal(a.easy, 2 / 4);
@@ -25,10 +25,10 @@ test('accuracy splits overall, easy, hard and by difficulty, counts reasons most
 });
 
 test('a group with no items is null, never NaN, and survives JSON', () => {
-  const onlyEasy = accuracy([g(true, 1, false), g(false, 1, false)]);
+  const onlyEasy = accuracyOf([g(true, 1, false), g(false, 1, false)]);
   assert.equal(onlyEasy.hard, null);
   assert.equal(onlyEasy.intervals.hard, null);
-  const none = accuracy([]);
+  const none = accuracyOf([]);
   assert.deepEqual([none.overall, none.easy, none.hard, none.meanReward, none.intervals.overall], [null, null, null, null, null]);
   assert.deepEqual(JSON.parse(JSON.stringify(none)), none);
 });
