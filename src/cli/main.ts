@@ -10,6 +10,7 @@ import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
 import { register as registerRL } from './rl.ts';
+import { register as registerDemo } from './demo.ts';
 import { register as registerRuns } from './runs.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +24,7 @@ program
 
 registerTrain(program);
 registerRL(program);
+registerDemo(program);
 registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);
