@@ -75,6 +75,7 @@ export interface EvalPoint extends Costs {
   step: number;
   accuracy: Accuracy;
   meanReward: number;
+  recovery: number | null; // multi-turn: share of episodes recovered after a wrong first attempt
 }
 
 export interface RLRun {
@@ -151,7 +152,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
   const runEval = async (): Promise<void> => {
     final = await evaluate(r.env, policy, heldout, { maxTokens: cfg.maxTokens, k: 0, temperature: cfg.temperature, seed: cfg.seed + 7, verifyTimeoutMs: cfg.verifyTimeoutMs });
     state.costs.evalSamples += final.n;
-    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward };
+    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward, recovery: recoveryRate(final.greedy) };
     curve.push(point);
     r.run.appendMetrics({ step: state.step, eval: point });
     r.store.insert(rows(final.greedy, state.step, 'eval', null, { temperature: 0, max_tokens: cfg.maxTokens }));
@@ -235,6 +236,12 @@ async function preflightCheck(r: RLRun, drawTasks: (n: number) => TaskRef[], sta
 
 // ---------------------------------------------------------------- metrics and warnings
 
+/** Multi-turn: the share of episodes that ended right after a wrong (or unparsed) first attempt; null when none missed first. */
+export function recoveryRate(trajs: readonly Trajectory[]): number | null {
+  const firstMissed = trajs.filter((t) => t.messages !== null && t.firstReason !== 'correct');
+  return firstMissed.length ? firstMissed.filter((t) => t.ok).length / firstMissed.length : null;
+}
+
 /** What one iteration's rollouts say. */
 export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<string, number> {
   const n = Math.max(1, trajs.length);
@@ -257,6 +264,7 @@ export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<str
     truncated: trajs.filter((t) => t.finish === 'length').length / n,
     verifierErrors: reasons.filter((x) => x === 'verifier_error' || x === 'verifier_timeout').length / n,
     responseLength: trajs.reduce((a, t) => a + t.actionTokens, 0) / n,
+    recovered: recoveryRate(trajs) ?? NaN,
   };
 }
 

@@ -5,9 +5,8 @@
  * (reward, entropy, response length).
  */
 import type { Accuracy } from '../algos/evaluate.ts';
-import { barChart } from '../report/bar.ts';
+import { barChart, lineChart } from '../report/charts.ts';
 import { grid, htmlPage, table } from '../report/html.ts';
-import { lineChart } from '../report/line.ts';
 
 export interface PhaseCurve {
   step?: number;

@@ -241,6 +241,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   process.stdout.write(`\n${s.config.rl.algo} on ${s.config.env}: ${s.result.steps} steps, ${s.result.costs.samples} samples\n`);
   process.stdout.write(`held-out accuracy (greedy, ${s.config.rl.evalTasks} tasks): ${pct(first?.accuracy.overall)} -> ${pct(last?.accuracy.overall)}`);
   process.stdout.write(`  (easy ${pct(first?.accuracy.easy)} -> ${pct(last?.accuracy.easy)}, hard ${pct(first?.accuracy.hard)} -> ${pct(last?.accuracy.hard)})\n`);
+  if (first?.recovery !== null && first?.recovery !== undefined) process.stdout.write(`recovered after a wrong first attempt: ${pct(first.recovery)} -> ${pct(last?.recovery)}\n`);
   const se = s.sampleEfficiency;
   process.stdout.write(se ? `reached ${pct(s.config.rl.threshold)} after ${Math.round(se.samples)} samples, ${se.flops.toExponential(2)} FLOPs\n` : `did not reach ${pct(s.config.rl.threshold)} held-out accuracy\n`);
   process.stdout.write(`checkpoint: ${s.result.checkpoint}\n`);
@@ -249,7 +250,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
 function trainSummary(s: RLSession): object {
   return {
     algo: s.config.rl.algo, env: s.config.env, steps: s.result.steps, checkpoint: s.result.checkpoint, run: s.run.dir,
-    heldout: s.result.curve.map((p) => ({ step: p.step, samples: p.samples, flops: p.sampleFlops + p.trainFlops, tokens: p.tokensSampled + p.tokensTrained, ...p.accuracy })),
+    heldout: s.result.curve.map((p) => ({ step: p.step, samples: p.samples, flops: p.sampleFlops + p.trainFlops, tokens: p.tokensSampled + p.tokensTrained, recovery: p.recovery, ...p.accuracy })),
     final: s.result.curve.at(-1)?.accuracy ?? null, sampleEfficiency: s.sampleEfficiency, threshold: s.config.rl.threshold,
     costs: s.result.costs, preflight: s.result.preflight,
   };
