@@ -42,18 +42,19 @@ export const expertIteration: RLAlgorithm = {
     const trajs = await rollout(ctx.env, ctx.policy, ctx.drawTasks(c.prompts), { group: c.group, sampling: ctx.sampling, verifyTimeoutMs: c.verifyTimeoutMs });
     const accepted = acceptedUnique(trajs);
     const rng = new Rng(`ei:${ctx.sampling.seed}`);
-    let loss = 0, gradNorm = 0, trainTokens = 0, updates = 0;
+    let loss = 0, gradNorm = 0, trainTokens = 0, trainFlops = 0, updates = 0;
     for (let u = 0; u < c.eiUpdates && accepted.length > 0; u++) {
       const batch = Array.from({ length: Math.min(c.eiBatch, accepted.length * 4) }, () => accepted[rng.int(accepted.length)]);
       const s = nllUpdate(ctx.policy, ctx.opt, batch, ctx.lr, c.gradClip);
       loss += s.loss;
       gradNorm += s.gradNorm;
       trainTokens += s.seqTokens;
+      trainFlops += s.flops;
       updates++;
     }
     const kept = new Set(accepted);
     return {
-      trajectories: trajs, advantages: trajs.map((t) => (kept.has(t) ? 1 : null)), trainTokens,
+      trajectories: trajs, advantages: trajs.map((t) => (kept.has(t) ? 1 : null)), trainTokens, trainFlops,
       stats: { loss: updates ? loss / updates : 0, gradNorm: updates ? gradNorm / updates : 0, accepted: accepted.length, acceptRate: accepted.length / Math.max(1, trajs.length) },
     };
   },

@@ -85,26 +85,27 @@ export const grpo: RLAlgorithm = {
       const j = batch.indexOf(t);
       return j < 0 ? null : adv[j];
     });
-    return { trajectories: sampled, advantages, trainTokens: stats.trainTokens, stats: { ...stats.mean, draws, trainedGroups: batch.length / G } };
+    return { trajectories: sampled, advantages, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops, stats: { ...stats.mean, draws, trainedGroups: batch.length / G } };
   },
 };
 
 /** epochs x minibatches pgUpdate calls; mean statistics over them. */
-export function epochsOfUpdates(ctx: StepContext, items: readonly PGItem[], loss: PGLossConfig): { mean: Record<string, number>; trainTokens: number } {
+export function epochsOfUpdates(ctx: StepContext, items: readonly PGItem[], loss: PGLossConfig): { mean: Record<string, number>; trainTokens: number; trainFlops: number } {
   const c = ctx.config;
   const sum: Record<string, number> = {};
-  let n = 0, trainTokens = 0;
-  if (items.length === 0) return { mean: {}, trainTokens: 0 };
+  let n = 0, trainTokens = 0, trainFlops = 0;
+  if (items.length === 0) return { mean: {}, trainTokens: 0, trainFlops: 0 };
   const size = Math.ceil(items.length / Math.max(1, c.minibatches));
   for (let e = 0; e < c.epochs; e++) {
     for (let i = 0; i < items.length; i += size) {
       const s = pgUpdate(ctx.policy, ctx.opt, items.slice(i, i + size), loss, ctx.lr, c.gradClip);
       trainTokens += s.seqTokens;
+      trainFlops += s.flops;
       n++;
-      for (const [k, v] of Object.entries(s)) if (k !== 'tokens' && k !== 'seqTokens') sum[k] = (sum[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(s)) if (k !== 'tokens' && k !== 'seqTokens' && k !== 'flops') sum[k] = (sum[k] ?? 0) + v;
     }
   }
-  return { mean: Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v / n])), trainTokens };
+  return { mean: Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v / n])), trainTokens, trainFlops };
 }
 
 function chunk<T>(xs: readonly T[], n: number): T[][] {

@@ -57,6 +57,7 @@ export interface UpdateStats {
   gradNorm: number;
   tokens: number; // action tokens in the batch
   seqTokens: number; // all tokens through the forward pass (B x T)
+  flops: number; // of this update's forward and backward passes
 }
 
 /** Packs trajectories into (B, T): targets are the action tokens; every other target is -1. */
@@ -142,6 +143,7 @@ export function pgUpdate(policy: TrainablePolicy, opt: AdamW, items: readonly PG
     return {
       loss: loss.item(), pgLoss: pg.item(), kl: klValue, valueLoss: vLoss, clipFrac: clipped / Math.max(1, nTok),
       approxKl: approx / Math.max(1, nTok), entropy: maskedMean(f.entropy, targets), gradNorm, tokens: nTok, seqTokens: B * T,
+      flops: B * T * policy.flops().trainPerToken(Math.min(T, policy.contextLength)),
     };
   });
 }
@@ -151,7 +153,7 @@ export function pgUpdate(policy: TrainablePolicy, opt: AdamW, items: readonly PG
  * trajectories (expert iteration distils accepted rollouts this way):
  * loss = - mean over action tokens of log p.
  */
-export function nllUpdate(policy: TrainablePolicy, opt: AdamW, trajs: readonly Trajectory[], lr: number, gradClip: number): { loss: number; gradNorm: number; tokens: number; seqTokens: number } {
+export function nllUpdate(policy: TrainablePolicy, opt: AdamW, trajs: readonly Trajectory[], lr: number, gradClip: number): { loss: number; gradNorm: number; tokens: number; seqTokens: number; flops: number } {
   const batch = packTrajectories(trajs);
   let n = 0;
   for (const t of batch.targets) if (t >= 0) n++;
@@ -163,7 +165,7 @@ export function nllUpdate(policy: TrainablePolicy, opt: AdamW, trajs: readonly T
     const gradNorm = gradClip > 0 ? clipGradNorm(opt.params, gradClip) : NaN;
     opt.update(lr);
     opt.zeroGrad();
-    return { loss: loss.item(), gradNorm, tokens: n, seqTokens: batch.B * batch.T };
+    return { loss: loss.item(), gradNorm, tokens: n, seqTokens: batch.B * batch.T, flops: batch.B * batch.T * policy.flops().trainPerToken(Math.min(batch.T, policy.contextLength)) };
   });
 }
 

@@ -82,7 +82,7 @@ export const ppo: RLAlgorithm = {
     const stats = epochsOfUpdates(ctx, items, { normalization: 'token', clipLow: c.clipLow, clipHigh: c.clipHigh, klCoef: c.klCoef, vfCoef: c.vfCoef, maxTokens: c.maxTokens });
     const v0 = trajs.map((t, i) => firstAction(t, values[i]));
     return {
-      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens,
+      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops,
       stats: { ...stats.mean, value: v0.reduce((a, b) => a + b, 0) / Math.max(1, v0.length) },
     };
   },

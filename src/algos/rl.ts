@@ -46,6 +46,7 @@ export interface StepOutput {
   trajectories: Trajectory[]; // everything sampled this iteration
   advantages: (number | null)[]; // per trajectory, what the update used (null: not trained on)
   trainTokens: number; // tokens through forward + backward (B x T per update, summed)
+  trainFlops: number; // FLOPs of those passes
   stats: Record<string, number>; // loss, kl, clipFrac, entropy, gradNorm, and the algorithm's own
 }
 
@@ -165,7 +166,8 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
 
   let interrupted = false;
   const warned = new Set<string>();
-  const sampleFlops = (t: Trajectory): number => policy.flopsPerToken(t.tokens.length / 2).sample * t.tokens.length;
+  const flops = policy.flops();
+  const sampleFlops = (t: Trajectory): number => flops.sampleSequence(t.promptTokens, t.tokens.length - t.promptTokens); // multi-turn: a lower bound (each turn prefills again)
   while (state.step < cfg.steps) {
     const t0 = performance.now();
     const lr = cfg.lr * Math.min(1, (state.step + 1) / Math.max(1, cfg.warmup));
@@ -177,7 +179,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
     c.tokensSampled += trajs.reduce((a, t) => a + t.actionTokens, 0);
     c.sampleFlops += trajs.reduce((a, t) => a + sampleFlops(t), 0);
     c.tokensTrained += out.trainTokens;
-    c.trainFlops += out.trainTokens * policy.flopsPerToken(cfg.maxTokens).train;
+    c.trainFlops += out.trainFlops;
     state.step++;
     state.optStep = opt.step;
     r.store.insert(rows(trajs, state.step, 'train', out.advantages, { temperature: cfg.temperature, top_p: cfg.topP, max_tokens: cfg.maxTokens, seed: sampling.seed }));

@@ -40,6 +40,6 @@ export const rloo: RLAlgorithm = {
     const refLp = ctx.ref && c.klCoef > 0 ? referenceLogprobs(ctx.ref, trajs) : null;
     const items = trajs.map((traj, i) => ({ traj, advantages: broadcastAdvantage(traj, adv[i]), refLogprobs: refLp?.[i] }));
     const stats = epochsOfUpdates(ctx, items, { normalization: 'constant', clipLow: c.clipLow, clipHigh: c.clipHigh, klCoef: c.klCoef, vfCoef: 0, maxTokens: c.maxTokens });
-    return { trajectories: trajs, advantages: adv, trainTokens: stats.trainTokens, stats: stats.mean };
+    return { trajectories: trajs, advantages: adv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops, stats: stats.mean };
   },
 };

@@ -136,12 +136,11 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   const rlAcc = await phaseAccuracy(plan, env, rlPolicy, heldout, flags.seed);
 
   // d. the summary and the report
-  const flopsPerToken = sftPolicy.flopsPerToken(plan.model.blockSize / 2);
   const sftTokens = sftCurve.at(-1)?.tokens ?? 0;
   const c = session.result.costs;
   const phases: Phase[] = [
     { name: 'teacher', samples: plan.demos, tokens: 0, flops: 0 },
-    { name: 'sft', samples: plan.sft.steps * plan.sft.batchSize, tokens: sftTokens, flops: sftTokens * flopsPerToken.train },
+    { name: 'sft', samples: plan.sft.steps * plan.sft.batchSize, tokens: sftTokens, flops: sftCurve.at(-1)?.flops ?? 0 },
     { name: 'rl', samples: c.samples, tokens: c.tokensSampled + c.tokensTrained, flops: c.sampleFlops + c.trainFlops },
   ];
   const seconds = (performance.now() - t0) / 1000;
@@ -252,8 +251,8 @@ async function sft(
         return null;
       }
       const ev = await evaluate(env, new LocalPolicy(r.model, tok), heldout, { maxTokens: 12, k: 0, temperature: 1, seed: flags.seed + 3 });
-      const f = new LocalPolicy(r.model, tok).flopsPerToken(model.blockSize / 2).train;
-      curve.push({ step: r.steps, samples: r.steps * train.batchSize, tokens: r.tokens, flops: r.tokens * f, accuracy: ev.accuracy });
+      const seen = r.steps * train.batchSize * model.blockSize; // every position of every sequence runs forward and backward
+      curve.push({ step: r.steps, samples: r.steps * train.batchSize, tokens: seen, flops: seen * new LocalPolicy(r.model, tok).flops().trainPerToken(), accuracy: ev.accuracy });
       run.writeJson('heldout.json', curve);
     }
   } finally {

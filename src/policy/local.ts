@@ -11,6 +11,7 @@ import type { GPT } from '../models/gpt.ts';
 import type { Tokenizer } from '../models/tokenizer.ts';
 import { sample, scoreTokens } from '../models/sample.ts';
 import type { NamedParams } from '../nn/modules.ts';
+import { modelFlops, type ModelFlops } from '../measure/flops.ts';
 import { decodeReply, encodeChat, encodePrompt, showChars, unknownChars, type Message, type PromptFormat } from './format.ts';
 import type { Completion, PolicyForward, SamplingParams, TokenBatch, TokenSample, TrainablePolicy } from './types.ts';
 
@@ -98,10 +99,9 @@ export class LocalPolicy implements TrainablePolicy {
     return this.model.params();
   }
 
-  flopsPerToken(ctx: number): { sample: number; train: number } {
-    const c = this.model.config, n = this.model.numParams(false);
-    const attention = 4 * c.nLayer * c.nEmbd * ctx; // QKᵀ and AV: 2 * ctx * C multiply-adds per layer
-    return { sample: 2 * n + attention, train: 3 * (2 * n + attention) };
+  flops(): ModelFlops {
+    const c = this.model.config;
+    return modelFlops({ nLayer: c.nLayer, nEmbd: c.nEmbd, vocabSize: c.vocabSize, blockSize: c.blockSize, nParams: this.model.numParams(false) });
   }
 
   private checkChars(text: string): void {

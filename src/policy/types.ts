@@ -19,6 +19,7 @@ import type { Tensor } from '../tensor/tensor.ts';
 import type { NamedParams } from '../nn/modules.ts';
 import type { Tokenizer } from '../models/tokenizer.ts';
 import type { Message } from './format.ts';
+import type { ModelFlops } from '../measure/flops.ts';
 
 export interface SamplingParams {
   maxTokens: number; // new tokens per completion, at most
@@ -86,6 +87,6 @@ export interface TrainablePolicy extends TokenPolicy {
   forward(batch: TokenBatch): PolicyForward;
   /** The parameters an optimizer updates, by name. */
   params(): NamedParams;
-  /** FLOPs per token of sampling (2N + attention) and of training (6N + attention) at context ctx. */
-  flopsPerToken(ctx: number): { sample: number; train: number };
+  /** FLOP counts of sampling (2N + attention per token) and training (6N + attention), src/measure/flops.ts. */
+  flops(): ModelFlops;
 }
