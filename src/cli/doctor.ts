@@ -10,7 +10,13 @@ export function register(program: Command): void {
     .description('Report the compute backend, threads, BLAS core type, a quick matmul speed, and the code sandbox')
     .option('--line', 'print only the one-line backend summary')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', '\nForce a backend with FLYWHEEL_BACKEND=native|wasm|js|ref; threads with FLYWHEEL_THREADS.')
+    .addHelpText('after', [
+      '', 'Examples:',
+      '  flywheel doctor                        # backend, threads, BLAS core type, matmul GFLOP/s, sandbox',
+      '  flywheel doctor --json',
+      '  FLYWHEEL_BACKEND=wasm flywheel doctor   # how the portable backend does on this machine',
+      '', 'Force a backend with FLYWHEEL_BACKEND=native|wasm|js|ref; threads with FLYWHEEL_THREADS.',
+    ].join('\n'))
     .action(async (flags: { line?: boolean; json?: boolean }) => {
       const backend = await import('../tensor/backend.ts');
       const { initBackend, backendLine } = backend;
