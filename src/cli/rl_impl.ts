@@ -161,7 +161,7 @@ export async function startRL(opts: {
     cfg = { env: opts.source, init: resolve(resolveModelDir(opts.init)), model: policy.model.config, rl };
     run = RunDir.start(opts.out, 'rl', cfg, { force: opts.force });
   }
-  opts.log(`config: ${JSON.stringify(cfg.rl)}`);
+  opts.log(`config (${run.path(RUN_FILES.config)}): ${Object.entries(cfg.rl).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ')}`);
   const { policy, ref } = policyFrom(cfg.init, cfg.rl, (m) => opts.log(`warning: ${m}`));
   const bar = progressBar(opts.label ?? cfg.rl.algo, cfg.rl.steps, { quiet: opts.quiet });
   const stop = onInterrupt(() => bar.log('interrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)'));
