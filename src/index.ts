@@ -18,3 +18,5 @@ export { loadLM, lmCheckpoint, resolveModelDir, type LoadedLM, type LMCheckpoint
 export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
 export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';
 export type { Completion, Policy, SamplingParams, TokenPolicy, TrainablePolicy, TokenSample, TokenBatch, PolicyForward } from './policy/types.ts';
+export { EnvClient, EnvServerError, type EnvClientOptions } from './server/env_client.ts';
+export type { EnvInfo, SessionView, TaskView, EpisodeView, GameView, StepResponse, TaskRef, VerifyItem } from './server/env_schema.ts';

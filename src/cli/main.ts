@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { register as registerEnvServer } from './env_server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -22,6 +23,7 @@ program
 registerTrain(program);
 registerEnvs(program);
 registerDoctor(program);
+registerEnvServer(program);
 
 try {
   checkCommand(process.argv.slice(2));
