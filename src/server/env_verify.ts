@@ -2,8 +2,8 @@
  * Grading completions for the env server without letting a verifier take the
  * server down. A verdict is always a value:
  *
- *   - a verifier that throws, or returns something that is not a Verdict,
- *     gives { reward: 0, ok: false, reason: 'verifier_error', detail };
+ *   - a verifier that throws, or returns something that is not a Verdict
+ *     (a reward outside [0, 1] included), gives { reward: 0, ok: false, reason: 'verifier_error', detail };
  *   - one that takes longer than the timeout gives reason 'verifier_timeout'.
  *
  * Built-in environments are trusted code and run in this process (the code
@@ -75,8 +75,8 @@ export class Verifier {
 /** A verdict as a verifier returned it, checked; anything else is a verifier_error. */
 export function checkVerdict(v: unknown): Verdict {
   const x = v as Partial<Verdict> | null;
-  const ok = typeof x === 'object' && x !== null && typeof x.reward === 'number' && Number.isFinite(x.reward) && typeof x.ok === 'boolean' && typeof x.reason === 'string';
-  if (!ok) return { reward: 0, ok: false, reason: 'verifier_error', detail: `verify returned ${String(JSON.stringify(v)).slice(0, 200)}, not { reward, ok, reason }` };
+  const ok = typeof x === 'object' && x !== null && typeof x.reward === 'number' && x.reward >= 0 && x.reward <= 1 && typeof x.ok === 'boolean' && typeof x.reason === 'string';
+  if (!ok) return { reward: 0, ok: false, reason: 'verifier_error', detail: `verify returned ${String(JSON.stringify(v)).slice(0, 200)}, not { reward in [0, 1], ok, reason }` };
   const out: Verdict = { reward: x.reward as number, ok: x.ok as boolean, reason: x.reason as string };
   if (typeof x.detail === 'string') out.detail = x.detail;
   return out;

@@ -90,11 +90,12 @@ describe('faults in users\' environments', () => {
     const { tasks } = { tasks: await c.tasks([{ env: 'faulty-double-v1', seed: 3 }]) };
     const n = Number(/Double (\d+)/.exec(tasks[0].prompt)![1]);
     const right = `Answer: ${2 * n}`;
-    const { results } = await c.verifyBatch(['throw', right, 'garbage', 'spin', 'never', right, 'Answer: 1'].map(item));
-    assert.deepEqual(results.map((r) => r.reason), ['verifier_error', 'correct', 'verifier_error', 'verifier_timeout', 'verifier_timeout', 'correct', 'wrong']);
+    const { results } = await c.verifyBatch(['throw', right, 'garbage', 'spin', 'never', right, 'greedy', 'Answer: 1'].map(item));
+    assert.deepEqual(results.map((r) => r.reason), ['verifier_error', 'correct', 'verifier_error', 'verifier_timeout', 'verifier_timeout', 'correct', 'verifier_error', 'wrong']);
     assert.ok(results.every((r) => r.reward === (r.reason === 'correct' ? 1 : 0)));
     assert.match(results[0].detail ?? '', /verify threw: the verifier fell over/);
     assert.match(results[2].detail ?? '', /verify returned 42/);
+    assert.match(results[6].detail ?? '', /verify returned \{"reward":2,.*not \{ reward in \[0, 1\], ok, reason \}/);
   });
 
   test('while a user\'s verifier spins, the server answers everyone else', async () => {
