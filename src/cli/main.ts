@@ -9,6 +9,8 @@ import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { register as registerRL } from './rl.ts';
+import { register as registerRuns } from './runs.ts';
 import { register as registerEnvServer } from './env_server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,6 +23,8 @@ program
   .exitOverride();
 
 registerTrain(program);
+registerRL(program);
+registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);
 registerEnvServer(program);
