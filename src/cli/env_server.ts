@@ -92,10 +92,11 @@ async function run(flags: EnvServerFlags): Promise<void> {
     );
     if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port, envs: server.envs.map((e) => e.id) })}\n`);
     await stopping;
+    const dropped = server.stats.sessions();
     await server.close();
     const { requests, errors } = server.stats;
-    process.stderr.write(`env-server: stopped after ${requests} requests (${errors} answered with an error)\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'stopped', requests, errors, signal: stop.signal })}\n`);
+    process.stderr.write(`env-server: stopped after ${requests} requests (${errors} answered with an error); ${dropped} open sessions dropped (sessions live in memory only)\n`);
+    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'stopped', requests, errors, droppedSessions: dropped, signal: stop.signal })}\n`);
   } finally {
     stop.dispose();
   }

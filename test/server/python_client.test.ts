@@ -133,6 +133,7 @@ test('SIGTERM stops the server cleanly: exit 0, a stopped event, no stack', asyn
   assert.equal(stopped.event, 'stopped');
   assert.equal(stopped.signal, 'SIGTERM');
   assert.ok(stopped.requests > 10);
+  assert.equal(stopped.droppedSessions, 0); // the examples close what they open
   assert.match(stderr, /SIGTERM: stopping/);
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
