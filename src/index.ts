@@ -25,8 +25,7 @@ export { accuracyOf, wilson, type Accuracy, type Graded, type Interval } from '.
 export { firstCrossing, sampleEfficiency, ema, movingAverage, groupStats, type CurvePoint, type GroupStats } from './measure/curves.ts';
 export { entropy, klDivergence, klEstimate, logSumExp, mean, std, percentile } from './measure/stats.ts';
 export { fitPowerLaw, powerLaw, type PowerLawFit } from './measure/scaling.ts';
-export { lineChart, type LineChart } from './report/line.ts';
-export { barChart, type BarChart } from './report/bar.ts';
+export { lineChart, barChart, type LineChart, type BarChart } from './report/charts.ts';
 export { htmlPage, table, grid, formatCell, type Page, type Cell } from './report/html.ts';
 export { formatSI, formatPercent } from './report/svg.ts';
 export { EnvClient, EnvServerError, type EnvClientOptions } from './server/env_client.ts';

@@ -75,6 +75,7 @@ export interface EvalPoint extends Costs {
   step: number;
   accuracy: Accuracy;
   meanReward: number;
+  recovery: number | null; // multi-turn: share of episodes recovered after a wrong first attempt
 }
 
 export interface RLRun {
@@ -151,7 +152,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
   const runEval = async (): Promise<void> => {
     final = await evaluate(r.env, policy, heldout, { maxTokens: cfg.maxTokens, k: 0, temperature: cfg.temperature, seed: cfg.seed + 7, verifyTimeoutMs: cfg.verifyTimeoutMs });
     state.costs.evalSamples += final.n;
-    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward };
+    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward, recovery: recoveryRate(final.greedy) };
     curve.push(point);
     r.run.appendMetrics({ step: state.step, eval: point });
     r.store.insert(rows(final.greedy, state.step, 'eval', null, { temperature: 0, max_tokens: cfg.maxTokens }));
@@ -235,14 +236,21 @@ async function preflightCheck(r: RLRun, drawTasks: (n: number) => TaskRef[], sta
 
 // ---------------------------------------------------------------- metrics and warnings
 
+/** Multi-turn: the share of episodes that ended right after a wrong (or unparsed) first attempt; null when none missed first. */
+export function recoveryRate(trajs: readonly Trajectory[]): number | null {
+  const firstMissed = trajs.filter((t) => t.messages !== null && t.firstReason !== 'correct');
+  return firstMissed.length ? firstMissed.filter((t) => t.ok).length / firstMissed.length : null;
+}
+
 /** What one iteration's rollouts say. */
 export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<string, number> {
   const n = Math.max(1, trajs.length);
-  let zeroVar = 0, groups = 0;
+  let zeroVar = 0, allWrong = 0, groups = 0;
   for (let i = 0; i + G <= trajs.length; i += G) {
     groups++;
     const rs = trajs.slice(i, i + G).map((t) => t.reward);
     if (rs.every((x) => x === rs[0])) zeroVar++;
+    if (rs.every((x) => x === 0)) allWrong++;
   }
   const reasons = trajs.map((t) => t.reason);
   const acc = accuracyOf(trajs);
@@ -252,9 +260,11 @@ export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<str
     accuracy: acc.overall ?? 0,
     hardAccuracy: acc.hard ?? NaN,
     zeroVarianceGroups: groups ? zeroVar / groups : 0,
+    allWrongGroups: groups ? allWrong / groups : 0,
     truncated: trajs.filter((t) => t.finish === 'length').length / n,
     verifierErrors: reasons.filter((x) => x === 'verifier_error' || x === 'verifier_timeout').length / n,
     responseLength: trajs.reduce((a, t) => a + t.actionTokens, 0) / n,
+    recovered: recoveryRate(trajs) ?? NaN,
   };
 }
 
@@ -267,7 +277,8 @@ function warnings(r: RLRun, m: Record<string, number>, seen: Set<string>): void 
     r.onWarning?.(msg);
   };
   if (m.truncated > WARN.truncated) once('truncated', `${pct(m.truncated)} of completions were cut off at --max-tokens ${r.config.maxTokens}${m.truncated === 1 ? ': every reward is 0' : ''}; raise --max-tokens`);
-  if (m.zeroVarianceGroups > WARN.zeroVariance) once('zerovar', `${pct(m.zeroVarianceGroups)} of groups have the same reward for every sample: no learning signal; change the difficulty or raise --group`);
+  if (m.allWrongGroups > WARN.zeroVariance) once('allwrong', `${pct(m.allWrongGroups)} of groups have no correct sample: no learning signal; lower the difficulty, train more with SFT first, or raise --group`);
+  else if (m.zeroVarianceGroups > WARN.zeroVariance && m.reward < 0.9) once('zerovar', `${pct(m.zeroVarianceGroups)} of groups have the same reward for every sample: little learning signal; raise --group or --temperature`);
   if (m.verifierErrors > WARN.verifierErrors) once('verifier', `${pct(m.verifierErrors)} of verifications failed (verifier_error / verifier_timeout): check the environment's verify`);
 }
 

@@ -10,6 +10,7 @@ import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
 import { register as registerRL } from './rl.ts';
+import { register as registerDemo } from './demo.ts';
 import { register as registerRuns } from './runs.ts';
 import { register as registerEnvServer } from './env_server.ts';
 
@@ -24,6 +25,7 @@ program
 
 registerTrain(program);
 registerRL(program);
+registerDemo(program);
 registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);

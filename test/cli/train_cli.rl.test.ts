@@ -79,7 +79,7 @@ test('kill -9 at several points, resume each time: metrics and final weights equ
   assert.equal(ev.code, 0, ev.err);
   const e = JSON.parse(ev.out);
   assert.equal(e.accuracy.overall, b.final.overall, 'eval of the checkpoint agrees with the run\'s last held-out evaluation');
-  for (const k of ['1', '2', '3', '4']) assert.ok(e.pass_at_k[k] >= e.pass_at_k['1'] - 1e-12 && e.pass_at_k[k] <= 1);
+  for (const k of ["1", "2", "3", "4"]) assert.ok(e.pass_at_k[k] >= e.pass_at_k["1"] - 1e-12 && e.pass_at_k[k] <= 1);
   assert.equal(typeof e.n, 'number');
   const list = fw('runs', 'list', '--root', tmp, '--json');
   assert.equal(list.code, 0, list.err);

@@ -1,7 +1,7 @@
 // Grouped bar charts read back: bar heights proportional to values, order, missing values, the reference line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { barChart, type BarChart } from '../../src/report/bar.ts';
+import { barChart, type BarChart } from '../../src/report/charts.ts';
 import { assertBalanced, byClass } from './svg_helpers.ts';
 
 const phases = (over: Partial<BarChart> = {}): BarChart => ({

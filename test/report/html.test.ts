@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatCell, grid, htmlPage, table } from '../../src/report/html.ts';
-import { lineChart } from '../../src/report/line.ts';
+import { lineChart } from '../../src/report/charts.ts';
 import { assertBalanced, elements } from './svg_helpers.ts';
 
 test('table: numeric columns right-aligned, fractions as percents where asked, null as a dash', () => {

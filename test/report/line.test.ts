@@ -1,7 +1,7 @@
 // Line charts read back: points land where the axes say, in order; gaps, empty and single-point series; legend; escaping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lineChart, type LineChart } from '../../src/report/line.ts';
+import { lineChart, type LineChart } from '../../src/report/charts.ts';
 import { assertBalanced, byClass, subpaths } from './svg_helpers.ts';
 
 const base = (over: Partial<LineChart> = {}): LineChart => ({
