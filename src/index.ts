@@ -28,3 +28,5 @@ export { fitPowerLaw, powerLaw, type PowerLawFit } from './measure/scaling.ts';
 export { lineChart, barChart, type LineChart, type BarChart } from './report/charts.ts';
 export { htmlPage, table, grid, formatCell, type Page, type Cell } from './report/html.ts';
 export { formatSI, formatPercent } from './report/svg.ts';
+export { EnvClient, EnvServerError, type EnvClientOptions } from './server/env_client.ts';
+export type { EnvInfo, SessionView, TaskView, EpisodeView, GameView, StepResponse, TaskRef, VerifyItem } from './server/env_schema.ts';

@@ -12,6 +12,7 @@ import { register as registerDoctor } from './doctor.ts';
 import { register as registerRL } from './rl.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerRuns } from './runs.ts';
+import { register as registerEnvServer } from './env_server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -28,6 +29,7 @@ registerDemo(program);
 registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);
+registerEnvServer(program);
 
 try {
   checkCommand(process.argv.slice(2));
