@@ -1,0 +1,41 @@
+/**
+ * The Bradley-Terry Elo fit recovers known ratings from their expected
+ * scores, keeps anchors fixed, stays finite for a player that won every game
+ * (virtual draws), and refuses players no game links to an anchor.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expectedScore, fitElo, type PairResult } from '../../src/measure/elo.ts';
+
+const TRUE: Record<string, number> = { random: 0, weak: 250, mid: 600, strong: 900 };
+
+/** Pairs whose scores are exactly the expected scores of the true ratings, over many games. */
+function exactPairs(pairs: [string, string][], games = 100_000): PairResult[] {
+  return pairs.map(([a, b]) => ({ a, b, score: games * expectedScore(TRUE[a], TRUE[b]), games }));
+}
+
+test('recovers the ratings that generated the scores, anchors held fixed', () => {
+  const pairs = exactPairs([['weak', 'random'], ['mid', 'weak'], ['strong', 'mid'], ['strong', 'random'], ['mid', 'random']]);
+  const fit = fitElo(pairs, { random: 0 }, { virtualDraws: 0 });
+  for (const n of ['weak', 'mid', 'strong']) assert.ok(Math.abs(fit.ratings[n] - TRUE[n]) < 0.5, `${n}: ${fit.ratings[n]} vs ${TRUE[n]}`);
+  assert.equal(fit.ratings.random, 0);
+  assert.ok(fit.stderr.mid > 0 && fit.stderr.mid < 5, `many games, small error: ${fit.stderr.mid}`);
+  assert.equal(fit.stderr.random, undefined, 'anchors have no error');
+  const twoAnchors = fitElo(pairs, { random: 0, strong: 1000 }, { virtualDraws: 0 });
+  assert.equal(twoAnchors.ratings.strong, 1000);
+  assert.ok(twoAnchors.ratings.mid > TRUE.mid, 'a higher anchor pulls the free players up');
+});
+
+test('a clean sweep stays finite thanks to virtual draws; more games widen the gap, fewer errors', () => {
+  const few = fitElo([{ a: 'agent', b: 'random', score: 10, games: 10 }], { random: 0 });
+  const many = fitElo([{ a: 'agent', b: 'random', score: 100, games: 100 }], { random: 0 });
+  assert.ok(Number.isFinite(few.ratings.agent) && few.ratings.agent > 300);
+  assert.ok(many.ratings.agent > few.ratings.agent);
+  // one virtual draw each side: 10 wins of 12 games -> the rating whose expected score is 11/12
+  assert.ok(Math.abs(expectedScore(few.ratings.agent, 0) - 11 / 12) < 1e-6);
+});
+
+test('players not linked to an anchor by games are an error; a self-match is an error', () => {
+  assert.throws(() => fitElo([{ a: 'x', b: 'y', score: 1, games: 2 }, { a: 'weak', b: 'random', score: 1, games: 2 }], { random: 0 }), /no games link x, y to an anchor/);
+  assert.throws(() => fitElo([{ a: 'x', b: 'x', score: 1, games: 2 }], { random: 0 }), /cannot play itself/);
+});
