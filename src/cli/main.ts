@@ -9,6 +9,8 @@ import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { register as registerSelfPlay } from './selfplay.ts';
+import { register as registerPlay } from './play.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -22,6 +24,8 @@ program
 registerTrain(program);
 registerEnvs(program);
 registerDoctor(program);
+registerSelfPlay(program);
+registerPlay(program);
 
 try {
   checkCommand(process.argv.slice(2));
