@@ -3,7 +3,8 @@
  * model, as BayesElo fits it): P(a beats b) = 1 / (1 + 10^((R_b - R_a) / 400)),
  * a draw counting half a win for each side. Anchors keep fixed ratings
  * (their scale then pins everyone else's); the free ratings maximize the
- * likelihood of all games, by Newton's method on the natural log-odds scale.
+ * likelihood of all games, by Newton's method on the natural log-odds scale
+ * (steps capped at one unit, so a start far from the optimum cannot overshoot).
  *
  * A player that won (or lost) every game would have an infinite rating, so
  * every pair that met gets `virtualDraws` extra drawn games (BayesElo's prior
@@ -26,6 +27,7 @@ export interface EloFit {
 }
 
 const SCALE = 400 / Math.LN10; // Elo points per unit of natural log-odds
+const MAX_STEP = 1; // largest Newton step, in natural log-odds (about 174 Elo)
 
 /** Fits the free players' ratings; each must be linked by games, directly or not, to an anchor. */
 export function fitElo(results: readonly PairResult[], anchors: Readonly<Record<string, number>>, opts: { virtualDraws?: number; iterations?: number } = {}): EloFit {
@@ -41,7 +43,7 @@ export function fitElo(results: readonly PairResult[], anchors: Readonly<Record<
   const theta = new Float64Array(free.length); // free ratings / SCALE
   const rating = (n: string): number => (n in anchors ? anchors[n] / SCALE : theta[index.get(n)!]);
   let H: number[][] = [];
-  for (let it = 0; it < (opts.iterations ?? 50); it++) {
+  for (let it = 0; it < (opts.iterations ?? 200); it++) {
     const g = new Float64Array(free.length);
     H = free.map(() => new Array(free.length).fill(0)); // negative Hessian (positive definite)
     for (const r of results) {
@@ -63,10 +65,9 @@ export function fitElo(results: readonly PairResult[], anchors: Readonly<Record<
     }
     const step = solve(H, g);
     let biggest = 0;
-    for (let i = 0; i < free.length; i++) {
-      theta[i] += step[i];
-      biggest = Math.max(biggest, Math.abs(step[i]));
-    }
+    for (let i = 0; i < free.length; i++) biggest = Math.max(biggest, Math.abs(step[i]));
+    const damp = Math.min(1, MAX_STEP / biggest); // far from the optimum a full Newton step can overshoot
+    for (let i = 0; i < free.length; i++) theta[i] += damp * step[i];
     if (biggest < 1e-10) break;
   }
   const ratings: Record<string, number> = {}, stderr: Record<string, number> = {};

@@ -35,6 +35,14 @@ test('a clean sweep stays finite thanks to virtual draws; more games widen the g
   assert.ok(Math.abs(expectedScore(few.ratings.agent, 0) - 11 / 12) < 1e-6);
 });
 
+test('ratings far from the start converge (Newton steps are damped)', () => {
+  const anchors = { random: 0, greedy: 325, perfect: 1024 };
+  const pairs = [{ a: 'agent', b: 'random', score: 40, games: 40 }, { a: 'agent', b: 'greedy', score: 35, games: 40 }, { a: 'agent', b: 'perfect', score: 30, games: 40 }];
+  const fit = fitElo(pairs, anchors);
+  assert.ok(fit.ratings.agent > 1024 && fit.ratings.agent < 1400, `rating ${fit.ratings.agent}`);
+  assert.ok(Number.isFinite(fit.stderr.agent));
+});
+
 test('players not linked to an anchor by games are an error; a self-match is an error', () => {
   assert.throws(() => fitElo([{ a: 'x', b: 'y', score: 1, games: 2 }, { a: 'weak', b: 'random', score: 1, games: 2 }], { random: 0 }), /no games link x, y to an anchor/);
   assert.throws(() => fitElo([{ a: 'x', b: 'x', score: 1, games: 2 }], { random: 0 }), /cannot play itself/);
