@@ -35,12 +35,17 @@ test('a clean sweep stays finite thanks to virtual draws; more games widen the g
   assert.ok(Math.abs(expectedScore(few.ratings.agent, 0) - 11 / 12) < 1e-6);
 });
 
-test('ratings far from the start converge (Newton steps are damped)', () => {
-  const anchors = { random: 0, greedy: 325, perfect: 1024 };
-  const pairs = [{ a: 'agent', b: 'random', score: 40, games: 40 }, { a: 'agent', b: 'greedy', score: 35, games: 40 }, { a: 'agent', b: 'perfect', score: 30, games: 40 }];
+test('ratings far from the start converge (Newton steps are damped): a real run that undamped Newton sent to NaN', () => {
+  const anchors = { random: 0, greedy: 325, 'noisy:0.3': 437, 'search:2': 713, 'search:4': 734, perfect: 1024 };
+  const g = (a: string, b: string, score: number): PairResult => ({ a, b, score, games: 40 });
+  const pairs = [
+    g('agent', 'search:2', 32.5), g('agent', 'random', 40), g('agent', 'greedy', 38), g('agent', 'search:4', 27.5), g('agent', 'noisy:0.3', 28.5), g('agent', 'perfect', 9.5),
+    g('policy', 'search:2', 20), g('policy', 'random', 37), g('policy', 'greedy', 27), g('policy', 'search:4', 8), g('policy', 'noisy:0.3', 20), g('policy', 'perfect', 0),
+  ];
   const fit = fitElo(pairs, anchors);
-  assert.ok(fit.ratings.agent > 1024 && fit.ratings.agent < 1400, `rating ${fit.ratings.agent}`);
-  assert.ok(Number.isFinite(fit.stderr.agent));
+  assert.ok(fit.ratings.agent > 734 && fit.ratings.agent < 1024, `agent ${fit.ratings.agent}`);
+  assert.ok(fit.ratings.policy > 325 && fit.ratings.policy < 713, `policy ${fit.ratings.policy}`);
+  assert.ok(Number.isFinite(fit.stderr.agent) && Number.isFinite(fit.stderr.policy));
 });
 
 test('players not linked to an anchor by games are an error; a self-match is an error', () => {
