@@ -37,6 +37,7 @@ export interface AlphaZeroConfig {
     batchSize: number;
     lr: number; // constant learning rate
     valueWeight: number; // weight of the value loss beside the policy loss
+    searchValueMix: number; // value target = (1 - mix) x outcome + mix x the search's root value (0: AlphaZero's outcome only)
   };
   arena: {
     every: number; // iterations between gating matches
@@ -53,6 +54,7 @@ export interface AlphaZeroConfig {
     finalOpponents: string[]; // further opponents of the final evaluation only (slow ones)
     anchors: Record<string, number>; // fixed Elo ratings of scripted players (scripts/calibrate_anchors.ts)
     drawBand: number; // |value| below this predicts a draw (value accuracy)
+    policyTemperature: number; // how the raw policy plays matches: 0 its most likely move, 1 a sample
   };
 }
 
@@ -60,17 +62,19 @@ export interface AlphaZeroConfig {
 export const CONNECT4_DEFAULTS: AlphaZeroConfig = {
   game: 'connect4-v1',
   seed: 0,
-  net: { width: 128, blocks: 3, valueHidden: 64 },
+  net: { width: 512, blocks: 1, valueHidden: 64 },
   teacher: 'search:2',
-  sl: { games: 3000, openingPlies: 2, steps: 3000, batchSize: 256, lr: 3e-3 },
+  sl: { games: 20_000, openingPlies: 2, steps: 10_000, batchSize: 256, lr: 2e-3 },
   selfplay: {
     iterations: 40, games: 64, simulations: 100, temperatureMoves: 8, cPuct: 1.5, dirichletAlpha: 1.0, noiseFraction: 0.25,
-    leavesPerTree: 4, bufferSize: 60_000, trainSteps: 60, batchSize: 256, lr: 1e-3, valueWeight: 1,
+    leavesPerTree: 4, bufferSize: 60_000, trainSteps: 60, batchSize: 256, lr: 1e-3, valueWeight: 1, searchValueMix: 0,
   },
   arena: { every: 4, openings: 20, openingPlies: 2, simulations: 50, threshold: 0.55 },
   eval: {
     openings: 20, openingPlies: 2, simulations: 100, opponents: ['random', 'greedy', 'search:2', 'search:4'], finalOpponents: ['noisy:0.3', 'perfect'],
-    anchors: { random: 0 }, drawBand: 1 / 3,
+    // scripts/calibrate_anchors.ts connect4 30 random greedy search:2 search:4 noisy:0.3 perfect (60 games a pair; ±50-65 Elo)
+    anchors: { random: 0, greedy: 325, 'noisy:0.3': 437, 'search:2': 713, 'search:4': 734, perfect: 1024 },
+    drawBand: 1 / 3, policyTemperature: 0,
   },
 };
 
@@ -83,10 +87,10 @@ export const TICTACTOE_DEFAULTS: AlphaZeroConfig = {
   sl: { games: 200, openingPlies: 1, steps: 200, batchSize: 64, lr: 3e-3 },
   selfplay: {
     iterations: 12, games: 32, simulations: 50, temperatureMoves: 4, cPuct: 1.5, dirichletAlpha: 1.0, noiseFraction: 0.25,
-    leavesPerTree: 4, bufferSize: 8_000, trainSteps: 40, batchSize: 128, lr: 3e-3, valueWeight: 1,
+    leavesPerTree: 4, bufferSize: 8_000, trainSteps: 40, batchSize: 128, lr: 3e-3, valueWeight: 1, searchValueMix: 0,
   },
   arena: { every: 2, openings: 9, openingPlies: 1, simulations: 30, threshold: 0.55 },
-  eval: { openings: 9, openingPlies: 1, simulations: 50, opponents: ['random', 'greedy', 'perfect'], finalOpponents: [], anchors: { random: 0 }, drawBand: 1 / 3 },
+  eval: { openings: 9, openingPlies: 1, simulations: 50, opponents: ['random', 'greedy', 'perfect'], finalOpponents: [], anchors: { random: 0 }, drawBand: 1 / 3, policyTemperature: 0 },
 };
 
 /** The built-in game with this id or short name ('connect4' for 'connect4-v1'); a UserError listing the games otherwise. */

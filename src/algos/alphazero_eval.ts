@@ -1,10 +1,10 @@
 /**
  * How a self-play run measures its networks, and the summary it ends with.
  *
- * A network is measured two ways: its raw policy (matches: a move sampled
- * from the policy, as AlphaGo played its SL policy network; accuracy: its
- * most likely move) and MCTS over it (the agent: the most visited move, no
- * root noise). Both meet the teacher and the scripted opponents on the same
+ * A network is measured two ways: its raw policy (its most likely move by
+ * default; eval.policyTemperature 1 samples, as AlphaGo played its SL policy
+ * network, which suits a teacher that randomizes) and MCTS over it (the
+ * agent: the most visited move, no root noise). Both meet the teacher and the scripted opponents on the same
  * paired random openings every time, and move on the same fixed solver-
  * labelled positions (arena.ts). Elo is fitted over every match the run
  * played (src/measure/elo.ts), with the scripted anchors of the config held
@@ -93,7 +93,7 @@ export async function evaluateNet(
     return t;
   };
   for (const spec of opponents) vs[spec] = await match(agent, spec);
-  const policy = policyAgent(at.policyLabel ?? `${at.label}-policy`, ev, A, 1);
+  const policy = policyAgent(at.policyLabel ?? `${at.label}-policy`, ev, A, e.policyTemperature);
   const policyVs: Record<string, Tally> = {};
   for (const spec of at.policyLabel ? opponents : [cfg.teacher]) policyVs[spec] = await match(policy, spec);
   if (!at.policyLabel) pairs.pop(); // a raw policy measured only against the teacher is left out of the Elo fit
