@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.ts';
 import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { register as registerRL } from './rl.ts';
 import { register as registerSelfPlay } from './selfplay.ts';
 import { register as registerPlay } from './play.ts';
 
@@ -22,6 +23,7 @@ program
   .exitOverride();
 
 registerTrain(program);
+registerRL(program);
 registerEnvs(program);
 registerDoctor(program);
 registerSelfPlay(program);

@@ -45,12 +45,16 @@ export class LocalPolicy implements TrainablePolicy {
     return encodeChat(this.tokenizer, messages, { open: true }).tokens;
   }
 
+  decodeReply(tokens: readonly number[]): string {
+    return decodeReply(this.tokenizer, tokens);
+  }
+
   async complete(prompts: readonly (readonly Message[])[], params: SamplingParams & { n: number }): Promise<Completion[][]> {
     const prefixes = prompts.map((m) => this.encode(m));
     const samples = await this.sampleTokens(prefixes.flatMap((p) => Array.from({ length: params.n }, () => p)), params);
     return prefixes.map((p, i) =>
       samples.slice(i * params.n, (i + 1) * params.n).map((s) => {
-        const { text, stopped } = cutAtStop(decodeReply(this.tokenizer, s.tokens), params.stop);
+        const { text, stopped } = cutAtStop(this.decodeReply(s.tokens), params.stop);
         return {
           text, finish: stopped ? 'stop' : s.finish, tokens: s.tokens, logprobs: s.logprobs,
           promptTokens: p.length, completionTokens: s.tokens.length,

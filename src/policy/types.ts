@@ -56,6 +56,10 @@ export interface TokenSample {
 export interface TokenPolicy extends Policy {
   readonly tokenizer: Tokenizer;
   readonly contextLength: number; // the longest sequence (prefix + new tokens) the model reads
+  /** The tokens for a chat (format.ts): with a trailing user turn, the prompt for the next reply; turns concatenate. */
+  encode(messages: readonly Message[]): number[];
+  /** A reply's text from its sampled tokens (up to EOS). */
+  decodeReply(tokens: readonly number[]): string;
   /** One continuation per prefix (repeat a prefix for a group); stops at EOS, a stop text or maxTokens. */
   sampleTokens(prefixes: readonly (readonly number[])[], params: SamplingParams): Promise<TokenSample[]>;
   /** For each sequence, log p(seq[i] | seq[<i]) for i >= from[b] (no gradient). */

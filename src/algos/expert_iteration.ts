@@ -1,0 +1,60 @@
+/**
+ * Expert iteration / rejection-sampling distillation (Anthony et al. 2017,
+ * "Thinking Fast and Slow with Deep Learning and Tree Search"; Zelikman et
+ * al. 2022, STaR; the "RFT" of Yuan et al. 2023): sample, keep what the
+ * verifier accepts, imitate it, repeat. One iteration:
+ *
+ *   tasks     <- P fresh training tasks;  rollouts <- G completions each
+ *   accepted  <- the verified ones (ok), without duplicates (same task, same reply)
+ *   for u in 1..eiUpdates:
+ *     batch <- eiBatch accepted rollouts drawn with replacement (seeded by the step)
+ *     SFT step: - mean log p of their reply tokens
+ *
+ * It is the "distil thinking into intuition" step: what sampling finds now
+ * and then becomes what the policy does at once.
+ *
+ * Departures: STaR restarts from the base model each outer iteration and adds
+ * rationalization (hints for failed tasks); here the policy keeps training
+ * (as in RFT-style online variants) and there are no hints. Rejected samples
+ * are not used at all (no negative signal, unlike the policy-gradient
+ * algorithms).
+ */
+import { Rng } from '../util/rng.ts';
+import { nllUpdate } from './pg.ts';
+import type { RLAlgorithm, StepContext, StepOutput } from './rl.ts';
+import { rollout, type Trajectory } from './rollout.ts';
+
+/** The verified rollouts, one per distinct (task, reply). */
+export function acceptedUnique(trajs: readonly Trajectory[]): Trajectory[] {
+  const seen = new Set<string>();
+  return trajs.filter((t) => {
+    const key = `${t.seed}:${t.difficulty}:${t.tokens.join(',')}`;
+    if (!t.ok || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export const expertIteration: RLAlgorithm = {
+  name: 'ei',
+  async step(ctx: StepContext): Promise<StepOutput> {
+    const { config: c } = ctx;
+    const trajs = await rollout(ctx.env, ctx.policy, ctx.drawTasks(c.prompts), { group: c.group, sampling: ctx.sampling, verifyTimeoutMs: c.verifyTimeoutMs });
+    const accepted = acceptedUnique(trajs);
+    const rng = new Rng(`ei:${ctx.sampling.seed}`);
+    let loss = 0, gradNorm = 0, trainTokens = 0, updates = 0;
+    for (let u = 0; u < c.eiUpdates && accepted.length > 0; u++) {
+      const batch = Array.from({ length: Math.min(c.eiBatch, accepted.length * 4) }, () => accepted[rng.int(accepted.length)]);
+      const s = nllUpdate(ctx.policy, ctx.opt, batch, ctx.lr, c.gradClip);
+      loss += s.loss;
+      gradNorm += s.gradNorm;
+      trainTokens += s.seqTokens;
+      updates++;
+    }
+    const kept = new Set(accepted);
+    return {
+      trajectories: trajs, advantages: trajs.map((t) => (kept.has(t) ? 1 : null)), trainTokens,
+      stats: { loss: updates ? loss / updates : 0, gradNorm: updates ? gradNorm / updates : 0, accepted: accepted.length, acceptRate: accepted.length / Math.max(1, trajs.length) },
+    };
+  },
+};

@@ -1,0 +1,213 @@
+/**
+ * Rollouts: G completions per task, sampled in one batch, each verified and
+ * recorded as a trajectory of tokens with the mask of what the policy wrote.
+ *
+ *   single turn   tokens = prompt ++ reply              mask 0.. | 1..
+ *   multi-turn    tokens = obs0 ++ act1 ++ obs1 ++ act2 ...   mask 0 on
+ *                 observations (injected by the environment), 1 on actions;
+ *                 all live episodes take their next turn in one sampling
+ *                 call; the episode's total reward is the trajectory's.
+ *
+ * The tokens are the sampled ones, exactly (never re-encoded from text), and
+ * logprobs are the sampler's, so a policy-gradient ratio starts at 1.
+ *
+ * Verification never throws: an exception in a verifier is reward 0 with
+ * reason 'verifier_error', a promise that does not settle within
+ * verifyTimeoutMs is 'verifier_timeout', and a verdict that is not
+ * { reward in [0, 1], ok, reason } is 'verifier_error' too.
+ */
+import type { MultiTurnFamily, Task, TaskFamily, Verdict } from '../envs/types.ts';
+import type { Message } from '../policy/format.ts';
+import type { SamplingParams, TokenPolicy } from '../policy/types.ts';
+
+/** What is being rolled out: a single-turn task family or a multi-turn one. */
+export type RolloutEnv = { kind: 'task'; family: TaskFamily } | { kind: 'multiturn'; family: MultiTurnFamily };
+
+/** One task to roll out: the environment's seed and difficulty. */
+export interface TaskRef {
+  seed: number;
+  difficulty: number;
+}
+
+export interface Trajectory {
+  env: string;
+  seed: number;
+  difficulty: number;
+  hard: boolean; // the family's isHard (multi-turn: difficulty at the family's max)
+  group: number; // index of its task in the batch: trajectories of a group share a prompt
+  prompt: string; // the task prompt (multi-turn: the first observation)
+  completion: string; // the reply (multi-turn: the actions, one a line)
+  messages: Message[] | null; // multi-turn: the episode as chat messages
+  tokens: number[]; // the whole sequence
+  mask: Uint8Array; // 1 at tokens the policy sampled
+  logprobs: Float32Array; // log p of each token under the sampling policy (0 where mask is 0)
+  promptTokens: number; // tokens before the first action
+  actionTokens: number; // tokens sampled
+  reward: number;
+  ok: boolean;
+  reason: string;
+  firstReason: string; // multi-turn: the verdict of the first action (equals reason for single turn)
+  finish: 'stop' | 'length'; // 'length': the last reply was cut short (maxTokens or the context)
+  turns: number;
+}
+
+export interface RolloutOptions {
+  group: number; // completions per task (G)
+  sampling: SamplingParams; // seed: all randomness of this call
+  verifyTimeoutMs?: number; // default 10 s
+  verifyConcurrency?: number; // verifications in flight at once (sandboxed code runs are processes); default 4
+}
+
+/** G trajectories per task, tasks in order, each group's G together. */
+export async function rollout(env: RolloutEnv, policy: TokenPolicy, tasks: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
+  return env.kind === 'task' ? singleTurn(env.family, policy, tasks, opts) : multiTurn(env.family, policy, tasks, opts);
+}
+
+async function singleTurn(family: TaskFamily, policy: TokenPolicy, refs: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
+  const G = opts.group;
+  const tasks = refs.map((r) => family.generate(r.seed, r.difficulty));
+  const prompts = tasks.map((t) => policy.encode([{ role: 'user', content: t.prompt }]));
+  const samples = await policy.sampleTokens(prompts.flatMap((p) => Array.from({ length: G }, () => p)), opts.sampling);
+  const texts = samples.map((s) => policy.decodeReply(s.tokens));
+  const verdicts = await verifyAll(family, samples.map((_, i) => tasks[Math.floor(i / G)]), texts, opts);
+  return samples.map((s, i) => {
+    const g = Math.floor(i / G), task = tasks[g], p = prompts[g], v = verdicts[i];
+    const tokens = [...p, ...s.tokens];
+    const mask = new Uint8Array(tokens.length).fill(1, p.length);
+    const logprobs = new Float32Array(tokens.length);
+    logprobs.set(s.logprobs, p.length);
+    return {
+      env: family.id, seed: task.seed, difficulty: task.difficulty, hard: safeIsHard(family, task), group: g, prompt: task.prompt,
+      completion: texts[i], messages: null, tokens, mask, logprobs, promptTokens: p.length, actionTokens: s.tokens.length,
+      reward: v.reward, ok: v.ok, reason: v.reason, firstReason: v.reason, finish: s.finish, turns: 1,
+    };
+  });
+}
+
+interface Episode {
+  ref: TaskRef;
+  group: number;
+  ep: ReturnType<MultiTurnFamily['create']>;
+  messages: Message[];
+  tokens: number[];
+  mask: number[];
+  logprobs: number[];
+  promptTokens: number;
+  reward: number;
+  reason: string;
+  firstReason: string;
+  finish: 'stop' | 'length';
+  turns: number;
+  done: boolean;
+}
+
+async function multiTurn(family: MultiTurnFamily, policy: TokenPolicy, refs: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
+  const episodes: Episode[] = [];
+  refs.forEach((ref, g) => {
+    for (let k = 0; k < opts.group; k++) {
+      const ep = family.create();
+      const obs = ep.reset(ref.seed, ref.difficulty);
+      const tokens = policy.encode([{ role: 'user', content: obs }]);
+      episodes.push({
+        ref, group: g, ep, messages: [{ role: 'user', content: obs }], tokens, mask: tokens.map(() => 0), logprobs: tokens.map(() => 0),
+        promptTokens: tokens.length, reward: 0, reason: 'out_of_turns', firstReason: '', finish: 'stop', turns: 0, done: false,
+      });
+    }
+  });
+  for (let turn = 0; turn < family.maxTurns; turn++) {
+    const live = episodes.filter((e) => !e.done);
+    if (live.length === 0) break;
+    const samples = await policy.sampleTokens(live.map((e) => e.tokens), { ...opts.sampling, seed: opts.sampling.seed * 1009 + turn });
+    live.forEach((e, i) => {
+      const s = samples[i], action = policy.decodeReply(s.tokens);
+      for (let j = 0; j < s.tokens.length; j++) {
+        e.tokens.push(s.tokens[j]);
+        e.mask.push(1);
+        e.logprobs.push(s.logprobs[j]);
+      }
+      e.messages.push({ role: 'assistant', content: action });
+      e.turns++;
+      e.finish = s.finish;
+      const r = safeStep(e.ep, action);
+      e.reward += r.reward;
+      e.reason = typeof r.info.reason === 'string' ? r.info.reason : r.done ? 'done' : 'continue';
+      if (turn === 0) e.firstReason = e.reason;
+      if (r.done) {
+        e.done = true;
+        return;
+      }
+      const obs = policy.encode([{ role: 'user', content: r.observation }]);
+      if (e.tokens.length + obs.length + 1 >= policy.contextLength) {
+        e.done = true; // no room for another turn
+        e.reason = 'context_full';
+        e.finish = 'length';
+        return;
+      }
+      e.messages.push({ role: 'user', content: r.observation });
+      for (const t of obs) (e.tokens.push(t), e.mask.push(0), e.logprobs.push(0));
+    });
+  }
+  const hardFrom = family.difficulty.max;
+  return episodes.map((e) => ({
+    env: family.id, seed: e.ref.seed, difficulty: e.ref.difficulty, hard: e.ref.difficulty >= hardFrom, group: e.group,
+    prompt: e.messages[0].content, completion: e.messages.filter((m) => m.role === 'assistant').map((m) => m.content).join('\n'),
+    messages: e.messages, tokens: e.tokens, mask: Uint8Array.from(e.mask), logprobs: Float32Array.from(e.logprobs),
+    promptTokens: e.promptTokens, actionTokens: e.mask.reduce((a, b) => a + b, 0),
+    reward: Math.max(0, Math.min(1, e.reward)), ok: e.reason === 'correct', reason: e.reason, firstReason: e.firstReason || e.reason,
+    finish: e.finish, turns: e.turns,
+  }));
+}
+
+/** An environment step that never throws (a throwing step ends the episode with 'env_error'). */
+function safeStep(ep: Episode['ep'], action: string): { observation: string; reward: number; done: boolean; info: { [k: string]: unknown } } {
+  try {
+    const r = ep.step(action);
+    if (typeof r?.reward !== 'number' || !Number.isFinite(r.reward)) return { observation: '', reward: 0, done: true, info: { reason: 'env_error' } };
+    return r;
+  } catch {
+    return { observation: '', reward: 0, done: true, info: { reason: 'env_error' } };
+  }
+}
+
+function safeIsHard(family: TaskFamily, task: Task): boolean {
+  try {
+    return Boolean(family.isHard(task));
+  } catch {
+    return false;
+  }
+}
+
+/** Verifies every completion (concurrently, bounded), never throwing. */
+export async function verifyAll(family: TaskFamily, tasks: readonly Task[], completions: readonly string[], opts: Pick<RolloutOptions, 'verifyTimeoutMs' | 'verifyConcurrency'> = {}): Promise<Verdict[]> {
+  const out: Verdict[] = new Array(tasks.length);
+  const limit = Math.max(1, opts.verifyConcurrency ?? 4), timeout = opts.verifyTimeoutMs ?? 10_000;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await safeVerify(family, tasks[i], completions[i], timeout);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return out;
+}
+
+/** One verification as a value: errors, hangs (of async verifiers) and malformed verdicts become reasons. */
+export async function safeVerify(family: TaskFamily, task: Task, completion: string, timeoutMs: number): Promise<Verdict> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = family.verify(task, completion);
+    const v = result instanceof Promise
+      ? await Promise.race([result, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))])
+      : result;
+    if (v === 'timeout') return { reward: 0, ok: false, reason: 'verifier_timeout', detail: `no verdict within ${timeoutMs} ms` };
+    if (!v || typeof v.reward !== 'number' || !(v.reward >= 0 && v.reward <= 1) || typeof v.reason !== 'string') {
+      return { reward: 0, ok: false, reason: 'verifier_error', detail: `malformed verdict ${JSON.stringify(v)}` };
+    }
+    return { reward: v.reward, ok: Boolean(v.ok), reason: v.reason, detail: v.detail };
+  } catch (err) {
+    return { reward: 0, ok: false, reason: 'verifier_error', detail: (err as Error)?.message ?? String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `flywheel train` (RL against an environment's verifier) and `flywheel eval`
+ * (verified accuracy and pass@k). Flags become an RLConfig (defaults from
+ * src/algos/rl_config.ts); the implementation is imported lazily.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import { ALGOS, GRPO_LOSSES, RL_DEFAULTS as D } from '../algos/rl_config.ts';
+import { choiceArg, explicitOptions, floatArg, intArg } from './args.ts';
+
+/** '2' or '1,2,3' or '1-4' -> [levels] */
+export function levelsArg(v: string): number[] {
+  const out: number[] = [];
+  for (const part of v.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected difficulty levels like 2, 1,3 or 1-4, got "${v}"`);
+    const a = Number(m[1]), b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new InvalidArgumentError(`empty range "${part}"`);
+    for (let d = a; d <= b; d++) out.push(d);
+  }
+  return [...new Set(out)];
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('Improve a policy by RL against an environment\'s verifier (GRPO, RLOO, PPO or expert iteration)')
+    .requiredOption('--env <id|file>', 'environment id (`flywheel envs list`) or your task family file (.ts/.js)')
+    .option('--algo <name>', `${ALGOS.join(' | ')}: GRPO (group-normalized advantages), RLOO (leave-one-out baseline), PPO (value head + GAE), ei (expert iteration: SFT on verified samples)`, choiceArg(ALGOS), D.algo)
+    .option('--init <checkpoint>', 'the policy to start from: a checkpoint or run directory (e.g. an SFT run)')
+    .option('--out <dir>', 'run directory (config.json, metrics.jsonl, rollouts.sqlite, checkpoint/)', 'runs/rl')
+    .option('--resume', 'continue the run in --out exactly where it stopped (only --steps may change)')
+    .option('--force', 'replace the run in --out; also go on when the pre-flight check finds nothing to learn')
+    .option('--steps <n>', 'RL iterations', intArg(1, 10_000_000), D.steps)
+    .option('--prompts <n>', 'tasks per iteration (P)', intArg(1, 4096), D.prompts)
+    .option('--group <n>', 'completions per task (G)', intArg(1, 1024), D.group)
+    .option('--difficulty <levels>', 'training (and held-out) difficulties, e.g. 2 or 1-3 (default: every level of the environment)', levelsArg)
+    .option('--temperature <x>', 'sampling temperature of rollouts', floatArg(0, 10, { minExclusive: true }), D.temperature)
+    .option('--top-p <x>', 'nucleus threshold of rollouts (1 = off)', floatArg(0, 1, { minExclusive: true }), D.topP)
+    .option('--max-tokens <n>', "new tokens per reply (default: 1.5x the environment's reference answers)", intArg(1, 100_000))
+    .option('--lr <x>', 'AdamW learning rate (linear warmup, then constant)', floatArg(0, 1, { minExclusive: true }), D.lr)
+    .option('--warmup <n>', 'warmup iterations', intArg(0), D.warmup)
+    .option('--epochs <n>', 'passes over each iteration\'s rollouts', intArg(1, 100), D.epochs)
+    .option('--minibatches <n>', 'optimizer steps per pass', intArg(1, 1024), D.minibatches)
+    .option('--loss <variant>', 'GRPO loss: grpo (per-sequence mean), dr_grpo (no length/std normalization), dapo (token mean, clip-higher, dynamic sampling)', choiceArg(GRPO_LOSSES), D.loss)
+    .option('--clip <eps>', 'PPO-clip epsilon', floatArg(0, 10, { minExclusive: true }), D.clipLow)
+    .option('--clip-high <eps>', 'upper clip epsilon (default: --clip; dapo: 0.28)', floatArg(0, 10, { minExclusive: true }))
+    .option('--kl <beta>', 'KL penalty to the initial policy (0 = none)', floatArg(0, 100), D.klCoef)
+    .option('--eval-every <n>', 'iterations between held-out evaluations (0 = only at the start and end)', intArg(0), D.evalEvery)
+    .option('--eval-tasks <n>', 'held-out tasks (seeds training never draws)', intArg(1, 100_000), D.evalTasks)
+    .option('--checkpoint-every <n>', 'iterations between checkpoints', intArg(0), D.checkpointEvery)
+    .option('--threshold <x>', 'held-out accuracy that defines sample efficiency', floatArg(0, 1), D.threshold)
+    .option('--verify-timeout <ms>', 'a verification taking longer gets reward 0 (verifier_timeout)', intArg(1, 3_600_000), D.verifyTimeoutMs)
+    .option('--rollout-cap <n>', 'training rollouts kept in rollouts.sqlite (0 = all)', intArg(0), D.rolloutCap)
+    .option('--seed <n>', 'seed of task order and sampling', intArg(0), D.seed)
+    .option('--quiet', 'no progress bar')
+    .option('--json', 'print the summary as JSON on stdout')
+    .addHelpText('after', [
+      '', 'Examples:',
+      '  flywheel envs demos linear-eq-v1 --n 20000 --skill 0.3 --difficulty 2 --out demos.jsonl',
+      '  flywheel sft --data demos.jsonl --preset tiny --block-size 32 --steps 3000 --out runs/sft',
+      '  flywheel train --env linear-eq-v1 --difficulty 2 --init runs/sft --out runs/grpo',
+      '  flywheel train --env linear-eq-v1 --difficulty 2 --init runs/sft --algo ppo --out runs/ppo',
+      '  flywheel train --env ./my_env.ts --init runs/sft-mine --loss dapo --out runs/mine',
+      '  flywheel train --out runs/grpo --resume             # after Ctrl-C or kill -9',
+      '', 'Before training, a pre-flight check samples the policy on training tasks: when it solves almost none',
+      '(pass@G ~ 0: nothing to reinforce) or almost all of them, it stops and says what to change (--force goes on).',
+      'The resolved config (with the environment\'s defaults filled in) is printed and saved to <out>/config.json.',
+    ].join('\n'))
+    .action(async (flags, cmd: Command) => {
+      const { runTrain } = await import('./rl_impl.ts');
+      await runTrain({ ...flags, given: explicitOptions(cmd) });
+    });
+
+  program
+    .command('eval')
+    .description('Verified accuracy of a checkpoint on an environment: greedy and sampled, pass@1..k, by difficulty and by reason')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint or run directory')
+    .requiredOption('--env <id|file>', 'environment id or your task family file')
+    .option('--n <n>', 'tasks (held-out seeds, the same set `train` evaluates on)', intArg(1, 1_000_000), 200)
+    .option('--k <n>', 'sampled completions per task for pass@k (0 = greedy only)', intArg(0, 1024), 8)
+    .option('--difficulty <levels>', 'difficulties to cycle through (default: every level)', levelsArg)
+    .option('--temperature <x>', 'temperature of the sampled completions', floatArg(0, 10, { minExclusive: true }), 1)
+    .option('--max-tokens <n>', "new tokens per reply (default: 1.5x the environment's reference answers)", intArg(1, 100_000))
+    .option('--out <dir>', 'run directory for the rollouts (rollouts.sqlite) and summary', 'runs/eval')
+    .option('--force', 'replace the run in --out')
+    .option('--seed <n>', 'sampling seed', intArg(0), 0)
+    .option('--json', 'print the summary as JSON on stdout')
+    .addHelpText('after', [
+      '', 'Examples:',
+      '  flywheel eval --checkpoint runs/grpo --env linear-eq-v1 --difficulty 2',
+      '  flywheel eval --checkpoint runs/sft --env ./my_env.ts --n 500 --k 16 --json',
+    ].join('\n'))
+    .action(async (flags) => {
+      const { runEval } = await import('./rl_impl.ts');
+      await runEval(flags);
+    });
+}
