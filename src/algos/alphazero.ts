@@ -261,7 +261,7 @@ async function selfPlayGames(game: Game<unknown>, net: PVInference, cfg: AlphaZe
   const sp = cfg.selfplay, ev = netEvaluator(game, net);
   const mcts: MCTSConfig = { simulations: sp.simulations, cPuct: sp.cPuct, dirichletAlpha: sp.dirichletAlpha, noiseFraction: sp.noiseFraction, leavesPerTree: sp.leavesPerTree, virtualLoss: 1 };
   const trees = Array.from({ length: sp.games }, () => new SearchTree(game, game.initial(), mcts, rng));
-  const history: { input: Float32Array; legal: number[]; policy: Float32Array; player: 0 | 1; q: number }[][] = trees.map(() => []);
+  const history: { input: Float32Array; legal: number[]; policy: Float32Array; player: 0 | 1 }[][] = trees.map(() => []);
   const moves: number[][] = trees.map(() => []);
   const t0 = performance.now();
   let live = trees.map((_, i) => i), finished = 0;
@@ -271,7 +271,7 @@ async function selfPlayGames(game: Game<unknown>, net: PVInference, cfg: AlphaZe
     for (const i of live) {
       const t = trees[i], s = t.root.state, visits = t.visitCounts();
       const total = visits.reduce((a, b) => a + b, 0);
-      history[i].push({ input: game.encode(s), legal: game.legalMoves(s), policy: visits.map((v) => v / total), player: game.toMove(s), q: t.rootValue() });
+      history[i].push({ input: game.encode(s), legal: game.legalMoves(s), policy: visits.map((v) => v / total), player: game.toMove(s) });
       const m = t.pickMove(moves[i].length < sp.temperatureMoves ? 1 : 0);
       moves[i].push(m);
       t.advance(m);
@@ -285,10 +285,7 @@ async function selfPlayGames(game: Game<unknown>, net: PVInference, cfg: AlphaZe
   const positions: Position[] = [], records: ReturnType<typeof gameLine>[] = [];
   trees.forEach((t, i) => {
     const result = game.result(t.root.state)!;
-    for (const h of history[i]) {
-      const z = h.player === 0 ? result : -result;
-      positions.push({ input: h.input, legal: h.legal, policy: h.policy, value: (1 - sp.searchValueMix) * z + sp.searchValueMix * h.q });
-    }
+    for (const h of history[i]) positions.push({ input: h.input, legal: h.legal, policy: h.policy, value: h.player === 0 ? result : -result });
     records.push(gameLine(game, moves[i], ['self', 'self'], result));
   });
   return { positions, records, evaluated: ev.positions, simsPerSec: ev.positions / ((performance.now() - t0) / 1000) };

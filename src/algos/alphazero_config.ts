@@ -37,7 +37,6 @@ export interface AlphaZeroConfig {
     batchSize: number;
     lr: number; // constant learning rate
     valueWeight: number; // weight of the value loss beside the policy loss
-    searchValueMix: number; // value target = (1 - mix) x outcome + mix x the search's root value (0: AlphaZero's outcome only)
   };
   arena: {
     every: number; // iterations between gating matches
@@ -50,8 +49,8 @@ export interface AlphaZeroConfig {
     openings: number; // random openings per opponent, each played with both colours
     openingPlies: number;
     simulations: number; // MCTS root visits per move of the evaluated agent
-    opponents: string[]; // scripted opponents of every evaluation (each accepted network)
-    finalOpponents: string[]; // further opponents of the final evaluation only (slow ones)
+    opponents: string[]; // scripted opponents of every evaluation (each accepted network), besides the teacher
+    finalOpponents: string[]; // further opponents of the MCTS agent's final evaluation (slow ones)
     anchors: Record<string, number>; // fixed Elo ratings of scripted players (scripts/calibrate_anchors.ts)
     drawBand: number; // |value| below this predicts a draw (value accuracy)
     policyTemperature: number; // how the raw policy plays matches: 0 its most likely move, 1 a sample
@@ -67,11 +66,11 @@ export const CONNECT4_DEFAULTS: AlphaZeroConfig = {
   sl: { games: 20_000, openingPlies: 2, steps: 10_000, batchSize: 256, lr: 2e-3 },
   selfplay: {
     iterations: 40, games: 64, simulations: 100, temperatureMoves: 8, cPuct: 1.5, dirichletAlpha: 1.0, noiseFraction: 0.25,
-    leavesPerTree: 4, bufferSize: 60_000, trainSteps: 60, batchSize: 256, lr: 1e-3, valueWeight: 1, searchValueMix: 0,
+    leavesPerTree: 4, bufferSize: 60_000, trainSteps: 60, batchSize: 256, lr: 3e-4, valueWeight: 1,
   },
   arena: { every: 4, openings: 20, openingPlies: 2, simulations: 50, threshold: 0.55 },
   eval: {
-    openings: 20, openingPlies: 2, simulations: 100, opponents: ['random', 'greedy', 'search:2', 'search:4'], finalOpponents: ['noisy:0.3', 'perfect'],
+    openings: 40, openingPlies: 2, simulations: 200, opponents: ['greedy', 'search:4'], finalOpponents: ['random', 'noisy:0.3', 'perfect'],
     // scripts/calibrate_anchors.ts connect4 30 random greedy search:2 search:4 noisy:0.3 perfect (60 games a pair; ±50-65 Elo)
     anchors: { random: 0, greedy: 325, 'noisy:0.3': 437, 'search:2': 713, 'search:4': 734, perfect: 1024 },
     drawBand: 1 / 3, policyTemperature: 0,
@@ -87,7 +86,7 @@ export const TICTACTOE_DEFAULTS: AlphaZeroConfig = {
   sl: { games: 200, openingPlies: 1, steps: 200, batchSize: 64, lr: 3e-3 },
   selfplay: {
     iterations: 12, games: 32, simulations: 50, temperatureMoves: 4, cPuct: 1.5, dirichletAlpha: 1.0, noiseFraction: 0.25,
-    leavesPerTree: 4, bufferSize: 8_000, trainSteps: 40, batchSize: 128, lr: 3e-3, valueWeight: 1, searchValueMix: 0,
+    leavesPerTree: 4, bufferSize: 8_000, trainSteps: 40, batchSize: 128, lr: 3e-3, valueWeight: 1,
   },
   arena: { every: 2, openings: 9, openingPlies: 1, simulations: 30, threshold: 0.55 },
   eval: { openings: 9, openingPlies: 1, simulations: 50, opponents: ['random', 'greedy', 'perfect'], finalOpponents: [], anchors: { random: 0 }, drawBand: 1 / 3, policyTemperature: 0 },

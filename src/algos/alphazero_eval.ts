@@ -82,17 +82,18 @@ export async function evaluateNet(
   const agent = mctsAgent(at.label, game, ev, mcts);
   const mctsMoves = await agent.forGames(new Rng(`${cfg.seed}:accuracy`), tick).act(states.map((_, i) => i), states);
 
-  const opponents = [...new Set([cfg.teacher, ...e.opponents, ...(at.extraOpponents ?? [])])];
+  const opponents = [...new Set([cfg.teacher, ...e.opponents])];
+  const agentOpponents = [...new Set([...opponents, ...(at.extraOpponents ?? [])])];
   const openings = randomOpenings(game, e.openingPlies, e.openings, new Rng(`${cfg.seed}:eval-openings`));
   const vs: Record<string, Tally> = {}, pairs: PairResult[] = [];
   const match = async (who: Agent<unknown>, spec: string): Promise<Tally> => {
-    ctx.onProgress?.({ phase: 'eval', label: `evaluating ${at.label}`, done: pairs.length, total: opponents.length + (at.policyLabel ? opponents.length : 1), fields: { [who.name]: `vs ${spec}` } });
+    ctx.onProgress?.({ phase: 'eval', label: `evaluating ${at.label}`, done: pairs.length, total: agentOpponents.length + (at.policyLabel ? opponents.length : 1), fields: { [who.name]: `vs ${spec}` } });
     const games = await playMatch(game, who, scriptedAgent(game, makePlayer(game, spec)), openings, new Rng(`${cfg.seed}:eval:${who.name}:${spec}`), tick);
     const t = tally(scoresOf(games, who.name));
     pairs.push({ a: who.name, b: spec, score: t.score * t.games, games: t.games });
     return t;
   };
-  for (const spec of opponents) vs[spec] = await match(agent, spec);
+  for (const spec of agentOpponents) vs[spec] = await match(agent, spec);
   const policy = policyAgent(at.policyLabel ?? `${at.label}-policy`, ev, A, e.policyTemperature);
   const policyVs: Record<string, Tally> = {};
   for (const spec of at.policyLabel ? opponents : [cfg.teacher]) policyVs[spec] = await match(policy, spec);
