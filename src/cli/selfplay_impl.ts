@@ -64,7 +64,7 @@ export async function runSelfPlay(flags: SelfPlayFlags): Promise<void> {
   }
   const s = result.summary;
   if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-  else process.stdout.write(describe(s, run) + '\n');
+  else process.stdout.write(describe(s, run, cfg) + '\n');
 }
 
 /** Checks what the defaults cannot guarantee once flags are in: player specs and sizes. */
@@ -86,7 +86,7 @@ function setPath(obj: object, path: string, value: unknown): void {
 const pct = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '  n/a' : `${(100 * x).toFixed(0).padStart(4)}%`);
 const wdl = (t: Tally | null): string => (t ? `${t.wins}/${t.draws}/${t.losses} (${pct(t.score).trim()})` : '—');
 
-function describe(s: SelfPlaySummary, run: RunDir): string {
+function describe(s: SelfPlaySummary, run: RunDir, cfg: AlphaZeroConfig): string {
   const lines = [
     '',
     `${s.game}: ${s.iterations} self-play iterations, ${s.games} games, ${s.arenas.filter((a) => a.accepted).length} networks accepted, ${(s.flops / 1e12).toFixed(2)} TFLOP, ${(s.seconds / 60).toFixed(1)} min`,
@@ -104,9 +104,12 @@ function describe(s: SelfPlaySummary, run: RunDir): string {
       Object.entries(s.elo.ratings).sort((a, b) => b[1] - a[1]).map(([n, r]) => `${n} ${r.toFixed(0)}${s.elo.stderr[n] !== undefined ? `±${s.elo.stderr[n].toFixed(0)}` : ''}`).join(', '),
     '',
     'checks:',
-    `  supervised policy within ±10 points of the teacher: ${pct(s.sl.vs_teacher).trim()} ${Math.abs(s.sl.vs_teacher - 0.5) <= 0.1 ? 'yes' : 'NO'}`,
-    `  self-play agent >= 75% against the teacher:         ${pct(s.final.vs_teacher).trim()} ${s.final.vs_teacher >= 0.75 ? 'yes' : 'NO'}`,
+    ...(cfg.sl.steps > 0 ? [
+      `  supervised policy within ±10 points of the teacher: ${pct(s.sl.vs_teacher).trim()} ${Math.abs(s.sl.vs_teacher - 0.5) <= 0.1 ? 'yes' : 'NO'}`,
+      `  self-play agent >= 75% against the teacher:         ${pct(s.final.vs_teacher).trim()} ${s.final.vs_teacher >= 0.75 ? 'yes' : 'NO'}`,
+    ] : []),
     `  solver accuracy above the supervised policy's:      ${pct(s.final.solver_accuracy).trim()} vs ${pct(s.sl.solver_accuracy).trim()} ${s.final.solver_accuracy > s.sl.solver_accuracy ? 'yes' : 'NO'}`,
+    ...(s.opponents.perfect?.final ? [`  games lost to the perfect player:                  ${s.opponents.perfect.final.losses} of ${s.opponents.perfect.final.games}`] : []),
     '',
     `checkpoint: ${s.checkpoint}`,
     `games: ${run.path(RUN_FILES.games)}   summary: ${run.path(RUN_FILES.summary)}`,
