@@ -18,3 +18,14 @@ export { loadLM, lmCheckpoint, resolveModelDir, type LoadedLM, type LMCheckpoint
 export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
 export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';
 export type { Completion, Policy, SamplingParams, TokenPolicy, TrainablePolicy, TokenSample, TokenBatch, PolicyForward } from './policy/types.ts';
+// measurement (pure functions over numbers) and self-contained HTML reports (pure: they return strings)
+export { passAtK, meanPassAtK, passAtKs, type PassCount } from './measure/passk.ts';
+export { modelFlops, CostMeter, costsBetween, totalFlops, zeroCosts, type Costs, type FlopsModel, type ModelFlops } from './measure/flops.ts';
+export { accuracyOf, wilson, type Accuracy, type Graded, type Interval } from './measure/accuracy.ts';
+export { firstCrossing, sampleEfficiency, ema, movingAverage, groupStats, type CurvePoint, type GroupStats } from './measure/curves.ts';
+export { entropy, klDivergence, klEstimate, logSumExp, mean, std, percentile } from './measure/stats.ts';
+export { fitPowerLaw, powerLaw, type PowerLawFit } from './measure/scaling.ts';
+export { lineChart, type LineChart } from './report/line.ts';
+export { barChart, type BarChart } from './report/bar.ts';
+export { htmlPage, table, grid, formatCell, type Page, type Cell } from './report/html.ts';
+export { formatSI, formatPercent } from './report/svg.ts';

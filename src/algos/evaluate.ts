@@ -8,6 +8,8 @@
  * held-out one: see TaskDraw in rl.ts).
  */
 import type { TokenPolicy } from '../policy/types.ts';
+import { accuracyOf, type Accuracy } from '../measure/accuracy.ts';
+import { passAtKs } from '../measure/passk.ts';
 import { HELDOUT_SEED_BASE } from './rl_config.ts';
 import { rollout, type RolloutEnv, type TaskRef, type Trajectory } from './rollout.ts';
 
@@ -19,12 +21,7 @@ export interface EvalOptions {
   verifyTimeoutMs?: number;
 }
 
-export interface Accuracy {
-  overall: number | null; // fractions in [0, 1]; null where no task falls in the group
-  easy: number | null;
-  hard: number | null;
-  byDifficulty: Record<string, number>;
-}
+export { accuracyOf, type Accuracy };
 
 export interface EvalResult {
   n: number; // tasks
@@ -32,7 +29,7 @@ export interface EvalResult {
   sampled: Trajectory[]; // k per task, grouped
   accuracy: Accuracy; // greedy
   sampledAccuracy: Accuracy | null; // mean over the k samples (pass@1 sampled)
-  passAtK: Record<string, number>; // "1".."k" (sampled); empty when k = 0
+  passAtK: Record<string, number | null>; // "1".."k" (sampled); empty when k = 0
   reasons: Record<string, number>; // greedy verdict reasons, counted
   meanReward: number; // greedy
   tokens: { prompt: number; sampled: number }; // what the evaluation cost
@@ -49,34 +46,13 @@ export async function evaluate(env: RolloutEnv, policy: TokenPolicy, tasks: read
   const sampled = opts.k > 0
     ? await rollout(env, policy, tasks, { group: opts.k, sampling: { ...base, temperature: opts.temperature, seed: opts.seed + 1 }, verifyTimeoutMs: opts.verifyTimeoutMs })
     : [];
-  const passAtK: Record<string, number> = {};
-  for (let j = 1; j <= opts.k; j++) {
-    let s = 0;
-    for (let g = 0; g < tasks.length; g++) s += passAtKEstimate(opts.k, sampled.slice(g * opts.k, (g + 1) * opts.k).filter((t) => t.ok).length, j);
-    passAtK[j] = s / tasks.length;
-  }
-  const reasons: Record<string, number> = {};
-  for (const t of greedy) reasons[t.reason] = (reasons[t.reason] ?? 0) + 1;
+  const counts = tasks.map((_, g) => ({ n: opts.k, c: sampled.slice(g * opts.k, (g + 1) * opts.k).filter((t) => t.ok).length }));
+  const passAtK = opts.k > 0 ? passAtKs(counts, Array.from({ length: opts.k }, (_, j) => j + 1)) : {};
+  const accuracy = accuracyOf(greedy);
   const all = [...greedy, ...sampled];
   return {
-    n: tasks.length, greedy, sampled, accuracy: accuracyOf(greedy), sampledAccuracy: sampled.length ? accuracyOf(sampled) : null, passAtK, reasons,
-    meanReward: greedy.reduce((a, t) => a + t.reward, 0) / Math.max(1, greedy.length),
+    n: tasks.length, greedy, sampled, accuracy, sampledAccuracy: sampled.length ? accuracyOf(sampled) : null, passAtK, reasons: accuracy.reasons,
+    meanReward: accuracy.meanReward ?? 0,
     tokens: { prompt: all.reduce((a, t) => a + t.promptTokens, 0), sampled: all.reduce((a, t) => a + t.actionTokens, 0) },
   };
-}
-
-/** Share of ok trajectories, overall, on easy and hard tasks, and by difficulty. */
-export function accuracyOf(trajs: readonly Trajectory[]): Accuracy {
-  const share = (xs: readonly Trajectory[]): number | null => (xs.length ? xs.filter((t) => t.ok).length / xs.length : null);
-  const byDifficulty: Record<string, number> = {};
-  for (const d of [...new Set(trajs.map((t) => t.difficulty))].sort((a, b) => a - b)) byDifficulty[d] = share(trajs.filter((t) => t.difficulty === d))!;
-  return { overall: share(trajs), easy: share(trajs.filter((t) => !t.hard)), hard: share(trajs.filter((t) => t.hard)), byDifficulty };
-}
-
-/** The unbiased pass@k of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), as a stable product. */
-export function passAtKEstimate(n: number, c: number, k: number): number {
-  if (n - c < k) return 1;
-  let p = 1;
-  for (let i = n - c + 1; i <= n; i++) p *= 1 - k / i;
-  return 1 - p;
 }

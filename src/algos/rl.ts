@@ -129,13 +129,18 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
   let skipped = 0;
   const drawTasks = (n: number): TaskRef[] => {
     const out: TaskRef[] = [];
+    let inARow = 0;
     while (out.length < n) {
       const ref = { seed: state.seedCursor++, difficulty: taskRng.pick(cfg.difficulties) };
       if (ref.seed >= HELDOUT_SEED_BASE) throw new Error('trainRL: training seeds reached the held-out range');
       if (heldoutPrompts.has(promptOf(r.env, ref))) {
         skipped++;
+        if (++inARow >= 1000) {
+          throw new UserError(`${r.env.family.id}: 1000 training tasks in a row had a held-out prompt: the task space is too small to keep ${cfg.evalTasks} held-out tasks apart; lower --eval-tasks or raise the difficulty`);
+        }
         continue;
       }
+      inARow = 0;
       out.push(ref);
     }
     return out;
@@ -233,11 +238,12 @@ async function preflightCheck(r: RLRun, drawTasks: (n: number) => TaskRef[], sta
 /** What one iteration's rollouts say. */
 export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<string, number> {
   const n = Math.max(1, trajs.length);
-  let zeroVar = 0, groups = 0;
+  let zeroVar = 0, allWrong = 0, groups = 0;
   for (let i = 0; i + G <= trajs.length; i += G) {
     groups++;
     const rs = trajs.slice(i, i + G).map((t) => t.reward);
     if (rs.every((x) => x === rs[0])) zeroVar++;
+    if (rs.every((x) => x === 0)) allWrong++;
   }
   const reasons = trajs.map((t) => t.reason);
   const acc = accuracyOf(trajs);
@@ -247,6 +253,7 @@ export function stepMetrics(trajs: readonly Trajectory[], G: number): Record<str
     accuracy: acc.overall ?? 0,
     hardAccuracy: acc.hard ?? NaN,
     zeroVarianceGroups: groups ? zeroVar / groups : 0,
+    allWrongGroups: groups ? allWrong / groups : 0,
     truncated: trajs.filter((t) => t.finish === 'length').length / n,
     verifierErrors: reasons.filter((x) => x === 'verifier_error' || x === 'verifier_timeout').length / n,
     responseLength: trajs.reduce((a, t) => a + t.actionTokens, 0) / n,
@@ -262,7 +269,8 @@ function warnings(r: RLRun, m: Record<string, number>, seen: Set<string>): void 
     r.onWarning?.(msg);
   };
   if (m.truncated > WARN.truncated) once('truncated', `${pct(m.truncated)} of completions were cut off at --max-tokens ${r.config.maxTokens}${m.truncated === 1 ? ': every reward is 0' : ''}; raise --max-tokens`);
-  if (m.zeroVarianceGroups > WARN.zeroVariance) once('zerovar', `${pct(m.zeroVarianceGroups)} of groups have the same reward for every sample: no learning signal; change the difficulty or raise --group`);
+  if (m.allWrongGroups > WARN.zeroVariance) once('allwrong', `${pct(m.allWrongGroups)} of groups have no correct sample: no learning signal; lower the difficulty, train more with SFT first, or raise --group`);
+  else if (m.zeroVarianceGroups > WARN.zeroVariance && m.reward < 0.9) once('zerovar', `${pct(m.zeroVarianceGroups)} of groups have the same reward for every sample: little learning signal; raise --group or --temperature`);
   if (m.verifierErrors > WARN.verifierErrors) once('verifier', `${pct(m.verifierErrors)} of verifications failed (verifier_error / verifier_timeout): check the environment's verify`);
 }
 

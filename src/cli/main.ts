@@ -10,6 +10,8 @@ import { register as registerEnvs } from './envs.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerDoctor } from './doctor.ts';
 import { register as registerRL } from './rl.ts';
+import { register as registerDemo } from './demo.ts';
+import { register as registerRuns } from './runs.ts';
 import { register as registerSelfPlay } from './selfplay.ts';
 import { register as registerPlay } from './play.ts';
 
@@ -24,6 +26,8 @@ program
 
 registerTrain(program);
 registerRL(program);
+registerDemo(program);
+registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);
 registerSelfPlay(program);

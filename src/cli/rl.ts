@@ -24,7 +24,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('Improve a policy by RL against an environment\'s verifier (GRPO, RLOO, PPO or expert iteration)')
-    .requiredOption('--env <id|file>', 'environment id (`flywheel envs list`) or your task family file (.ts/.js)')
+    .option('--env <id|file>', 'environment id (`flywheel envs list`) or your task family file (.ts/.js); required unless --resume')
     .option('--algo <name>', `${ALGOS.join(' | ')}: GRPO (group-normalized advantages), RLOO (leave-one-out baseline), PPO (value head + GAE), ei (expert iteration: SFT on verified samples)`, choiceArg(ALGOS), D.algo)
     .option('--init <checkpoint>', 'the policy to start from: a checkpoint or run directory (e.g. an SFT run)')
     .option('--out <dir>', 'run directory (config.json, metrics.jsonl, rollouts.sqlite, checkpoint/)', 'runs/rl')

@@ -18,6 +18,7 @@ import { ALGORITHMS } from '../algos/algorithms.ts';
 import { RL_DEFAULTS, type RLConfig } from '../algos/rl_config.ts';
 import { trainRL, type EvalPoint, type RLResult } from '../algos/rl.ts';
 import { evaluate, heldoutTasks, type EvalResult } from '../algos/evaluate.ts';
+import { sampleEfficiency } from '../measure/curves.ts';
 import type { RolloutEnv } from '../algos/rollout.ts';
 import { exitCode, onInterrupt } from './signals.ts';
 import { flagName } from './args.ts';
@@ -141,7 +142,7 @@ export interface RLSession {
   result: RLResult;
   config: RLRunConfig;
   run: RunDir;
-  sampleEfficiency: { samples: number; tokens: number; flops: number; step: number } | null;
+  sampleEfficiency: { samples: number; tokens: number; flops: number } | null;
 }
 
 /** Starts (or resumes) an RL run and trains it to the end or to Ctrl-C; used by `train` and `demo`. */
@@ -192,10 +193,9 @@ export async function startRL(opts: {
   return { result, config: cfg, run, sampleEfficiency };
 }
 
-/** The first held-out evaluation at or above the threshold, with what it cost to get there. */
+/** Samples, tokens and FLOPs when held-out accuracy first reached the threshold (interpolated between evaluations; src/measure/curves.ts). */
 export function firstReach(curve: readonly EvalPoint[], threshold: number): RLSession['sampleEfficiency'] {
-  const p = curve.find((c) => (c.accuracy.overall ?? 0) >= threshold);
-  return p ? { step: p.step, samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops } : null;
+  return sampleEfficiency(curve.map((p) => ({ samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops, accuracy: p.accuracy.overall })), threshold);
 }
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
@@ -242,7 +242,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   process.stdout.write(`held-out accuracy (greedy, ${s.config.rl.evalTasks} tasks): ${pct(first?.accuracy.overall)} -> ${pct(last?.accuracy.overall)}`);
   process.stdout.write(`  (easy ${pct(first?.accuracy.easy)} -> ${pct(last?.accuracy.easy)}, hard ${pct(first?.accuracy.hard)} -> ${pct(last?.accuracy.hard)})\n`);
   const se = s.sampleEfficiency;
-  process.stdout.write(se ? `reached ${pct(s.config.rl.threshold)} after ${se.samples} samples, ${se.flops.toExponential(2)} FLOPs (step ${se.step})\n` : `did not reach ${pct(s.config.rl.threshold)} held-out accuracy\n`);
+  process.stdout.write(se ? `reached ${pct(s.config.rl.threshold)} after ${Math.round(se.samples)} samples, ${se.flops.toExponential(2)} FLOPs\n` : `did not reach ${pct(s.config.rl.threshold)} held-out accuracy\n`);
   process.stdout.write(`checkpoint: ${s.result.checkpoint}\n`);
 }
 
@@ -300,7 +300,7 @@ export async function runEval(flags: EvalFlags): Promise<void> {
 export function evalSummary(res: EvalResult, config: object): {
   accuracy: { overall: number | null; easy: number | null; hard: number | null; by_difficulty: Record<string, number> };
   sampled: { overall: number | null; easy: number | null; hard: number | null } | null;
-  pass_at_k: Record<string, number>; n: number; reasons: Record<string, number>; mean_reward: number; config: object;
+  pass_at_k: Record<string, number | null>; n: number; reasons: Record<string, number>; mean_reward: number; config: object;
 } {
   const a = res.accuracy, s = res.sampledAccuracy;
   return {

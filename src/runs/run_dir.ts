@@ -266,6 +266,7 @@ function readRunConfig(dir: string): 'missing' | 'not-a-run' | { kind: string; v
   if (!st.isDirectory()) throw new UserError(`${dir} is a file, not a directory; a run directory is a directory (choose another --out)`);
   const file = join(dir, RUN_FILES.config);
   if (!existsSync(file)) return readdirSync(dir).length === 0 ? 'missing' : 'not-a-run';
+  if (existsSync(join(dir, 'checkpoint.json'))) return 'not-a-run'; // a checkpoint directory (its config.json describes a model)
   let cfg: unknown;
   try {
     cfg = JSON.parse(readFileSync(file, 'utf8'));

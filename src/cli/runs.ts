@@ -1,0 +1,127 @@
+/**
+ * `flywheel runs list | show NAME | compare NAME NAME...`: the run
+ * directories under a root (default runs/), their headline figures, side by
+ * side. A NAME is a directory under the root or any path to a run.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../util/errors.ts';
+
+interface RunsFlags {
+  root: string;
+  json?: boolean;
+}
+
+/** One run's headline figures: the same keys for every kind where they apply. */
+export interface RunRow {
+  name: string;
+  path: string;
+  kind: string;
+  modified: string; // ISO time of its last metrics line or config
+  step: number | null; // the last step logged
+  figures: Record<string, number | string | null>;
+}
+
+export function register(program: Command): void {
+  const runs = program.command('runs').description('list, show and compare run directories');
+  const common = (c: Command): Command => c.option('--root <dir>', 'where runs live', 'runs').option('--json', 'print JSON');
+  common(runs.command('list').description('every run under --root, newest first'))
+    .addHelpText('after', '\nExamples:\n  flywheel runs list\n  flywheel runs list --root /tmp/experiments --json')
+    .action(async (flags: RunsFlags) => {
+      const rows = await listRuns(flags.root);
+      print(flags, rows, () => (rows.length ? tableOf(rows) : `no runs under ${flags.root}`));
+    });
+  common(runs.command('show').argument('<name>', 'a run under --root, or a path').description("one run: its config and headline figures"))
+    .addHelpText('after', '\nExamples:\n  flywheel runs show grpo\n  flywheel runs show runs/demo/rl --json')
+    .action(async (name: string, flags: RunsFlags) => {
+      const row = await readRun(locate(name, flags.root));
+      const { RunDir } = await import('../runs/run_dir.ts');
+      const config = RunDir.open(row.path).config();
+      print(flags, { ...row, config }, () => `${row.name} (${row.kind}), ${row.path}\nlast step: ${row.step ?? '-'}, modified ${row.modified}\n${Object.entries(row.figures).map(([k, v]) => `  ${k}: ${fmt(v, k)}`).join('\n')}\nconfig: ${JSON.stringify(config, null, 2)}`);
+    });
+  common(runs.command('compare').argument('<names...>', 'runs under --root, or paths').description('headline figures of several runs side by side'))
+    .addHelpText('after', '\nExamples:\n  flywheel runs compare grpo ppo rloo ei\n  flywheel runs compare runs/a runs/b --json')
+    .action(async (names: string[], flags: RunsFlags) => {
+      const rows = await Promise.all(names.map(async (n) => ({ ...(await readRun(locate(n, flags.root))), name: n })));
+      print(flags, rows, () => tableOf(rows));
+    });
+}
+
+function locate(name: string, root: string): string {
+  for (const p of [join(root, name), name]) if (existsSync(join(p, 'config.json'))) return p;
+  throw new UserError(`no run named ${JSON.stringify(name)} under ${root} (and no run directory at that path); \`flywheel runs list\` shows them`);
+}
+
+async function listRuns(root: string): Promise<RunRow[]> {
+  if (!existsSync(root)) return [];
+  const { RunDir } = await import('../runs/run_dir.ts');
+  const out: RunRow[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (!statSync(p).isDirectory()) continue;
+      if (RunDir.isRun(p)) out.push(await readRun(p, root));
+      if (depth < 2) await walk(p, depth + 1); // demo runs hold sft/ and rl/ runs
+    }
+  };
+  await walk(root, 0);
+  return out.sort((a, b) => b.modified.localeCompare(a.modified));
+}
+
+/** Reads a run's kind, progress and headline figures (summary.json when it finished, else its metrics). */
+export async function readRun(path: string, root?: string): Promise<RunRow> {
+  const { RunDir, RUN_FILES } = await import('../runs/run_dir.ts');
+  const run = RunDir.open(path);
+  const metrics = run.readMetrics();
+  const summaryFile = run.path(RUN_FILES.summary);
+  const summary = existsSync(summaryFile) ? (JSON.parse((await import('node:fs')).readFileSync(summaryFile, 'utf8')) as Record<string, unknown>) : null;
+  const last = metrics.at(-1);
+  const mtime = statSync(existsSync(run.path(RUN_FILES.metrics)) ? run.path(RUN_FILES.metrics) : run.path(RUN_FILES.config)).mtime.toISOString();
+  const figures: RunRow['figures'] = {};
+  const evals = metrics.filter((m) => m.eval).map((m) => m.eval as { accuracy: { overall: number | null; easy: number | null; hard: number | null }; samples: number });
+  if (run.kind === 'pretrain' || run.kind === 'sft') {
+    const losses = metrics.filter((m) => typeof m.loss === 'number');
+    const vals = metrics.filter((m) => typeof m.valLoss === 'number');
+    figures.loss = (losses.at(-1)?.loss as number) ?? null;
+    figures.valLoss = (vals.at(-1)?.valLoss as number) ?? null;
+  } else if (run.kind === 'rl') {
+    const first = evals[0]?.accuracy, final = evals.at(-1)?.accuracy;
+    Object.assign(figures, { start: first?.overall ?? null, overall: final?.overall ?? null, easy: final?.easy ?? null, hard: final?.hard ?? null, samples: evals.at(-1)?.samples ?? null });
+    const se = summary?.sampleEfficiency as { samples: number; flops: number } | null | undefined;
+    figures.toThreshold = se ? se.samples : null;
+    figures.flopsToThreshold = se ? se.flops : null;
+  } else if (run.kind === 'eval' && summary) {
+    const a = summary.accuracy as { overall: number; easy: number | null; hard: number | null };
+    Object.assign(figures, { overall: a.overall, easy: a.easy, hard: a.hard, n: summary.n as number });
+  } else if (run.kind === 'demo' && summary) {
+    for (const phase of ['teacher', 'sft', 'rl']) figures[phase] = (summary[phase] as { overall: number | null })?.overall ?? null;
+  } else if (summary) {
+    for (const [k, v] of Object.entries(summary)) if (typeof v === 'number' || typeof v === 'string') figures[k] = v;
+  }
+  const name = root && path.startsWith(root) ? path.slice(root.length).replace(/^[\\/]+/, '') : path;
+  return { name, path, kind: run.kind, modified: mtime, step: typeof last?.step === 'number' ? last.step : null, figures };
+}
+
+/** Figures that are fractions, shown as percentages. */
+const PERCENT = new Set(['start', 'overall', 'easy', 'hard', 'teacher', 'sft', 'rl']);
+
+function fmt(v: unknown, key = ''): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'number') return String(v);
+  if (PERCENT.has(key)) return `${(100 * v).toFixed(1)}%`;
+  return Math.abs(v) >= 1e6 ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(3);
+}
+
+function tableOf(rows: RunRow[]): string {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.figures)))];
+  const head = ['RUN', 'KIND', 'STEP', ...keys.map((k) => k.toUpperCase())];
+  const body = rows.map((r) => [r.name, r.kind, r.step === null ? '-' : String(r.step), ...keys.map((k) => fmt(r.figures[k], k))]);
+  const all = [head, ...body];
+  const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  return all.map((r) => r.map((cell, c) => cell.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}
+
+function print(flags: RunsFlags, json: unknown, text: () => string): void {
+  process.stdout.write(flags.json ? JSON.stringify(json, null, 2) + '\n' : text() + '\n');
+}

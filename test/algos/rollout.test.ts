@@ -1,0 +1,97 @@
+/**
+ * Rollout bookkeeping with a scripted policy: single-turn trajectories keep
+ * the sampled tokens and log-probs; multi-turn episodes interleave
+ * observation tokens (mask 0) with actions (mask 1) and sum the episode's
+ * reward; verifiers that throw, hang or return garbage become reasons.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CharTokenizer } from '../../src/models/tokenizer.ts';
+import { decodeReply, encodeChat, type Message } from '../../src/policy/format.ts';
+import type { Completion, SamplingParams, TokenPolicy, TokenSample } from '../../src/policy/types.ts';
+import { rollout, verifyAll } from '../../src/algos/rollout.ts';
+import { getEnv } from '../../src/envs/registry.ts';
+import type { MultiTurnFamily, TaskFamily } from '../../src/envs/types.ts';
+import { firstLetter } from './rl_toy.ts';
+
+const tok = CharTokenizer.ascii();
+
+/** Replies with scripted texts in order, each ending with EOS; log-prob -0.5 a token. */
+class Scripted implements TokenPolicy {
+  readonly name = 'scripted';
+  readonly tokenizer = tok;
+  readonly contextLength = 512;
+  readonly seen: number[][] = [];
+  constructor(private readonly replies: string[]) {}
+  encode(messages: readonly Message[]): number[] {
+    return encodeChat(tok, messages, { open: true }).tokens;
+  }
+  decodeReply(tokens: readonly number[]): string {
+    return decodeReply(tok, tokens);
+  }
+  async sampleTokens(prefixes: readonly (readonly number[])[], _p: SamplingParams): Promise<TokenSample[]> {
+    return prefixes.map((p) => {
+      this.seen.push([...p]);
+      const tokens = [...tok.encode(this.replies.shift() ?? ''), tok.eosId];
+      return { tokens, logprobs: tokens.map(() => -0.5), finish: 'stop' as const };
+    });
+  }
+  score(): number[][] {
+    throw new Error('not used');
+  }
+  async complete(): Promise<Completion[][]> {
+    throw new Error('not used');
+  }
+}
+
+const params = { maxTokens: 20, temperature: 1, seed: 0 };
+
+test('single turn: the trajectory is prompt ++ sampled tokens, masked and scored where the policy wrote', async () => {
+  const policy = new Scripted(['a', 'b']);
+  const [right, wrong] = await rollout({ kind: 'task', family: firstLetter }, policy, [{ seed: 3, difficulty: 1 }], { group: 2, sampling: params });
+  const prompt = firstLetter.generate(3, 1).prompt;
+  const promptTokens = tok.encode(prompt + '\n');
+  assert.deepEqual(right.tokens, [...promptTokens, ...tok.encode('a'), tok.eosId]);
+  assert.deepEqual([...right.mask], [...promptTokens.map(() => 0), 1, 1]);
+  assert.deepEqual([...right.logprobs].slice(promptTokens.length), [-0.5, -0.5]);
+  assert.equal(right.promptTokens, promptTokens.length);
+  assert.equal(right.actionTokens, 2);
+  assert.equal(right.ok, prompt[0] === 'a');
+  assert.equal(wrong.ok, prompt[0] === 'b');
+  assert.equal(right.group, 0);
+});
+
+test('multi-turn: observations are injected between actions (mask 0), the reward is the episode total', async () => {
+  const entry = getEnv('retry-arith-v1');
+  const family = (entry as { family: MultiTurnFamily }).family;
+  const ep = family.create();
+  const obs = ep.reset(7, 1);
+  const truth = family.solve([obs]);
+  const policy = new Scripted(['Answer: -99999', truth]);
+  const [t] = await rollout({ kind: 'multiturn', family }, policy, [{ seed: 7, difficulty: 1 }], { group: 1, sampling: params });
+  assert.equal(t.turns, 2);
+  assert.equal(t.reward, 0.5); // right on the second attempt
+  assert.equal(t.ok, true);
+  assert.equal(t.firstReason, 'wrong');
+  assert.deepEqual(t.messages!.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+  const expected = encodeChat(tok, t.messages!);
+  assert.deepEqual(t.tokens, expected.tokens, 'the trajectory is the chat encoding of the episode');
+  assert.deepEqual([...t.mask], [...expected.loss], 'only the actions carry the mask');
+  assert.deepEqual(policy.seen[1], expected.tokens.slice(0, expected.tokens.length - tok.encode(truth).length - 1), 'the second turn continues the exact tokens of the first');
+});
+
+test('verifier faults are values: throw -> verifier_error, a promise that never settles -> verifier_timeout, garbage -> verifier_error', async () => {
+  const base = firstLetter;
+  const task = base.generate(0, 1);
+  const throwing: TaskFamily = { ...base, verify: () => { throw new TypeError('boom'); } };
+  const hanging: TaskFamily = { ...base, verify: () => new Promise(() => {}) };
+  const garbage: TaskFamily = { ...base, verify: () => ({ reward: 7 }) as never };
+  const [e1] = await verifyAll(throwing, [task], ['a']);
+  assert.equal(e1.reason, 'verifier_error');
+  assert.match(e1.detail!, /boom/);
+  const [e2] = await verifyAll(hanging, [task], ['a'], { verifyTimeoutMs: 50 });
+  assert.equal(e2.reason, 'verifier_timeout');
+  const [e3] = await verifyAll(garbage, [task], ['a']);
+  assert.equal(e3.reason, 'verifier_error');
+  for (const v of [e1, e2, e3]) assert.equal(v.reward, 0);
+});

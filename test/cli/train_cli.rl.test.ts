@@ -1,0 +1,102 @@
+/**
+ * `flywheel train` as a user runs it, on a user's own environment file:
+ * a run killed with SIGKILL at several moments and resumed each time ends
+ * with the same metrics and the same weights, bit for bit, as a run that was
+ * never interrupted; `eval` and `runs` read what it wrote; bad input is a
+ * clear error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/tensor/backend.ts';
+import { RunDir } from '../../src/runs/run_dir.ts';
+import { lmCheckpoint } from '../../src/runs/lm_checkpoint.ts';
+import { FIRST_LETTER_SOURCE, toyPolicy } from '../algos/rl_toy.ts';
+
+await initBackend();
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
+const tmp = mkdtempSync(join(tmpdir(), 'flywheel-train-cli-'));
+const envFile = join(tmp, 'first_letter.ts');
+writeFileSync(envFile, FIRST_LETTER_SOURCE);
+const init = join(tmp, 'init');
+const p = toyPolicy(5);
+RunDir.start(init, 'sft', {}).saveCheckpoint(lmCheckpoint(p.model, p.tokenizer, { kind: 'sft', model: p.model.config, format: 'chat' }));
+
+const ARGS = ['--env', envFile, '--init', init, '--steps', '14', '--prompts', '8', '--group', '8', '--lr', '3e-3', '--warmup', '1',
+  '--eval-every', '5', '--eval-tasks', '16', '--checkpoint-every', '1', '--quiet'];
+
+function fw(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** metrics.jsonl without wall-clock fields. */
+function metrics(dir: string): object[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+    const { seconds: _s, ...rest } = JSON.parse(l);
+    return rest;
+  });
+}
+
+/** Starts the run (or resumes it) and SIGKILLs it once `lines` metrics lines exist; resolves when it is gone. */
+async function killAt(out: string, lines: number, resume: boolean): Promise<void> {
+  const child = spawn(process.execPath, [BIN, 'train', ...(resume ? ['--out', out, '--resume', '--quiet'] : [...ARGS, '--out', out])], { stdio: 'ignore' });
+  const file = join(out, 'metrics.jsonl');
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && !(existsSync(file) && readFileSync(file, 'utf8').split('\n').length > lines)) await new Promise((r) => setTimeout(r, 10));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+test('kill -9 at several points, resume each time: metrics and final weights equal an uninterrupted run, bit for bit', async () => {
+  const straight = join(tmp, 'straight');
+  const r = fw('train', ...ARGS, '--out', straight, '--json');
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(r.out);
+  assert.equal(summary.checkpoint, join(straight, 'checkpoint'));
+  assert.ok(summary.heldout.length >= 3, 'a held-out accuracy curve');
+
+  const killed = join(tmp, 'killed');
+  await killAt(killed, 4, false);
+  await killAt(killed, 8, true);
+  await killAt(killed, 12, true);
+  const fin = fw('train', '--out', killed, '--resume', '--quiet', '--json');
+  assert.equal(fin.code, 0, fin.err);
+  assert.deepEqual(metrics(killed), metrics(straight));
+  const weights = (d: string): Buffer => readFileSync(join(d, 'checkpoint', 'model.safetensors'));
+  assert.ok(weights(killed).equals(weights(straight)), 'final weights differ');
+  const a = JSON.parse(fin.out), b = summary;
+  assert.deepEqual(a.final, b.final);
+  assert.deepEqual(a.costs, b.costs);
+
+  // eval and runs read the result
+  const ev = fw('eval', '--checkpoint', straight, '--env', envFile, '--n', '16', '--k', '4', '--out', join(tmp, 'ev'), '--json');
+  assert.equal(ev.code, 0, ev.err);
+  const e = JSON.parse(ev.out);
+  assert.equal(e.accuracy.overall, b.final.overall, 'eval of the checkpoint agrees with the run\'s last held-out evaluation');
+  for (const k of ["1", "2", "3", "4"]) assert.ok(e.pass_at_k[k] >= e.pass_at_k["1"] - 1e-12 && e.pass_at_k[k] <= 1);
+  assert.equal(typeof e.n, 'number');
+  const list = fw('runs', 'list', '--root', tmp, '--json');
+  assert.equal(list.code, 0, list.err);
+  assert.deepEqual(JSON.parse(list.out).map((x: { name: string }) => x.name).sort(), ['ev', 'init', 'killed', 'straight']);
+});
+
+test('train user mistakes: an unknown environment, a game, a tokenizer that cannot write the prompts, an existing run, a bad flag', () => {
+  const fail = (r: ReturnType<typeof fw>, re: RegExp): void => {
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, re);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  };
+  fail(fw('train', '--env', 'nope-v1', '--init', init, '--out', join(tmp, 'x1')), /unknown environment "nope-v1"/);
+  fail(fw('train', '--env', 'connect4-v1', '--init', init, '--out', join(tmp, 'x2')), /is a game: train game agents with `flywheel selfplay/);
+  fail(fw('train', '--env', 'addsub-v1', '--init', init, '--out', join(tmp, 'x3')), /tokenizer cannot write addsub-v1's prompts or answers: it lacks .*"\+"/);
+  fail(fw('train', '--env', envFile, '--out', join(tmp, 'x4')), /--init CHECKPOINT/);
+  fail(fw('train', '--env', envFile, '--init', init, '--algo', 'sac'), /argument 'sac' is invalid/);
+  fail(fw('train', '--env', envFile, '--init', init, '--difficulty', '7', '--out', join(tmp, 'x5')), /--difficulty 7 is out of range/);
+  for (const d of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.ok(!existsSync(join(tmp, d, 'checkpoint')), `nothing written to ${d}`);
+});
