@@ -53,6 +53,7 @@ export interface NetEval {
 export interface SelfPlaySummary {
   game: string;
   teacher: string;
+  teacher_solver_accuracy: number; // the teacher's own moves on the labelled positions
   sl: PlayerEval & { value_accuracy: number; mcts: PlayerEval };
   final: PlayerEval & { value_accuracy: number; policy: PlayerEval; generation: number };
   opponents: Record<string, { sl: Tally | null; final: Tally | null }>;
@@ -117,8 +118,11 @@ export async function finalReport(ctx: EvalContext, net: PVInference, st: AZStat
   const opponents: SelfPlaySummary['opponents'] = {};
   for (const spec of Object.keys(final.vs)) opponents[spec] = { sl: sl.policyVs?.[spec] ?? null, final: final.vs[spec] };
   const points = [sl, ...st.evals];
+  const positions = labelledPositions(ctx.game), teacher = makePlayer(ctx.game, cfg.teacher), rng = new Rng(`${cfg.seed}:teacher-accuracy`);
+  const teacherMoves = positions.map((p) => teacher.move(ctx.game, p.state, rng));
   return {
     game: cfg.game, teacher: cfg.teacher,
+    teacher_solver_accuracy: solverAccuracy(teacherMoves, positions.map((p) => p.keeps), positions.map((p) => p.legal)).accuracy,
     sl: { ...sl.policy, value_accuracy: sl.value_accuracy, mcts: sl.mcts },
     final: { ...final.mcts, value_accuracy: final.value_accuracy, policy: final.policy, generation: st.generation },
     opponents,

@@ -3,6 +3,7 @@
  * flags -> config (checked before anything is written), the run directory,
  * progress bars, Ctrl-C, and the summary in words or as JSON.
  */
+import { writeFileSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
 import { backendLine, initBackend } from '../tensor/backend.ts';
 import { makePlayer } from '../envs/games/players.ts';
@@ -13,6 +14,7 @@ import type { Tally } from '../measure/games.ts';
 import { exitCode, onInterrupt } from './signals.ts';
 import { flagName } from './args.ts';
 import { progressBar, type Progress } from './progress.ts';
+import { selfPlayReport } from './selfplay_report.ts';
 import { SELFPLAY_FLAG_PATHS, type SelfPlayFlags } from './selfplay.ts';
 
 export async function runSelfPlay(flags: SelfPlayFlags): Promise<void> {
@@ -63,6 +65,11 @@ export async function runSelfPlay(flags: SelfPlayFlags): Promise<void> {
     return;
   }
   const s = result.summary;
+  try {
+    writeFileSync(run.path(RUN_FILES.report), selfPlayReport(s, run.readMetrics()));
+  } catch (err) {
+    throw new UserError(`${run.path(RUN_FILES.report)}: cannot write the report (${(err as Error).message})`);
+  }
   if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
   else process.stdout.write(describe(s, run, cfg) + '\n');
 }
@@ -112,7 +119,7 @@ function describe(s: SelfPlaySummary, run: RunDir, cfg: AlphaZeroConfig): string
     ...(s.opponents.perfect?.final ? [`  games lost to the perfect player:                  ${s.opponents.perfect.final.losses} of ${s.opponents.perfect.final.games}`] : []),
     '',
     `checkpoint: ${s.checkpoint}`,
-    `games: ${run.path(RUN_FILES.games)}   summary: ${run.path(RUN_FILES.summary)}`,
+    `games: ${run.path(RUN_FILES.games)}   summary: ${run.path(RUN_FILES.summary)}   report: ${run.path(RUN_FILES.report)}`,
   ];
   return lines.join('\n');
 }

@@ -57,6 +57,11 @@ test('selfplay --json prints the summary; play analyses positions from --moves a
   }
   assert.ok(typeof s.elo.ratings.gen0 === 'number' && s.elo.ratings.random === 0);
   assert.ok(s.seconds > 0 && existsSync(join(s.checkpoint, 'model.safetensors')));
+  const report = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(report, /Supervised model vs self-play model vs the teacher/);
+  assert.match(report, /data-series="accepted generations"/, 'the Elo curve');
+  assert.doesNotMatch(report, /<script|(src|href)="https?:/, 'self-contained');
+  assert.ok(s.teacher_solver_accuracy >= 0 && s.teacher_solver_accuracy <= 1);
   assert.ok(readFileSync(join(out, 'games.jsonl'), 'utf8').split('\n').some((l) => /"kind":"selfplay".*"moves":"[1-9]{5,9}"/.test(l)), 'replayable move strings');
 
   const one = fw('play', '--game', 'tictactoe', '--checkpoint', out, '--moves', '15', '--simulations', '20');
