@@ -29,3 +29,11 @@ export { lineChart, type LineChart } from './report/line.ts';
 export { barChart, type BarChart } from './report/bar.ts';
 export { htmlPage, table, grid, formatCell, type Page, type Cell } from './report/html.ts';
 export { formatSI, formatPercent } from './report/svg.ts';
+// self-play on board games: the policy-value network, MCTS, the AlphaZero loop, game statistics and Elo
+export { PVNet, PVInference, pvnetFromCheckpoint, type PVNetConfig, type PVBatch } from './models/pvnet.ts';
+export { SearchTree, searchAll, rolloutEvaluator, MCTS_DEFAULTS, type Evaluator, type Evaluation, type MCTSConfig } from './algos/mcts.ts';
+export { runAlphaZero, defaultConfig, findGame, type AlphaZeroConfig, type AZRun, type AZResult } from './algos/alphazero.ts';
+export { mctsAgent, policyAgent, scriptedAgent, netEvaluator, playMatch, randomOpenings, labelledPositions, type Agent } from './algos/arena.ts';
+export type { SelfPlaySummary } from './algos/alphazero_eval.ts';
+export { fitElo, expectedScore, type PairResult, type EloFit } from './measure/elo.ts';
+export { tally, solverAccuracy, valueAccuracy, type Tally } from './measure/games.ts';

@@ -57,7 +57,7 @@ export interface AlphaZeroConfig {
   };
 }
 
-/** Connect Four: about 20 minutes on 2 cores (docs/selfplay.md has the measured budget). */
+/** Connect Four: 18 minutes on the shared 2-core machine at load 13-17 (docs/selfplay.md). */
 export const CONNECT4_DEFAULTS: AlphaZeroConfig = {
   game: 'connect4-v1',
   seed: 0,

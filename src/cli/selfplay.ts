@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', [
       '', 'Examples:',
-      '  flywheel selfplay                                   # Connect Four, default settings (~20 min on 2 cores)',
+      '  flywheel selfplay                                   # Connect Four, default settings (~18 min on 2 busy cores)',
       '  flywheel selfplay --game tictactoe --sl-steps 0     # tic-tac-toe from scratch to perfect play (~30 s)',
       '  flywheel selfplay --out runs/c4 --iterations 10 --json',
       '  flywheel selfplay --out runs/c4 --resume            # after Ctrl-C or a crash: continue exactly',
