@@ -13,7 +13,8 @@
  *      on the same config so both see similar machine load;
  *   3. sampling (small config, 64 sequences x 64 new tokens, KV cache), then the peer's;
  *   4. the portable path: the other backends (default js and wasm) on the
- *      small config, against TF.js wasm's shipped figure (a constant).
+ *      small config, against TF.js wasm's shipped figure (a constant);
+ *   5. self-play (bench/selfplay.ts): policy-value network inference and MCTS simulations/s.
  * The machine is shared, so the load average is printed before and after,
  * and recorded around every measurement.
  */
@@ -25,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { CONFIG_NAMES, loadavg, type BenchResult, type ConfigName, type InfoResult, type PeakResult, type Rates, type SampleResult, type TrainResult } from './gpt.ts';
 import { findPeer, runPeer, INSTALL_HINT, type PeerRun, type PeerStatus } from './peer.ts';
 import { BACKEND_NAMES, type BackendName } from '../src/tensor/backend.ts';
+import { formatSelfPlay, type SelfPlayBench } from './selfplay.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GPT_SCRIPT = join(ROOT, 'bench', 'gpt.ts');
@@ -81,8 +83,8 @@ function timed<T>(label: string, fn: () => T): T {
 
 // ---------------------------------------------------------------- running the measurements
 
-function child<T extends BenchResult>(args: string[]): T | Failed {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', GPT_SCRIPT, ...args, '--json', ...(opt.quick ? ['--quick'] : [])], {
+function child<T extends BenchResult | SelfPlayBench>(args: string[], script = GPT_SCRIPT): T | Failed {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args, '--json', ...(opt.quick ? ['--quick'] : [])], {
     cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 << 20,
   });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -151,6 +153,7 @@ for (const b of portable) {
   const p = train.find((t) => t.result.config === portableConfig)?.peer ?? null;
   portableRows.push(row(isOk(r) ? r : { ...r, backend: b, config: portableConfig }, p));
 }
+const selfplay = timed('self-play: MCTS with the policy-value network', () => child<SelfPlayBench>([], join(ROOT, 'bench', 'selfplay.ts')));
 const loadAfter = loadavg();
 const seconds = (performance.now() - started) / 1000;
 
@@ -180,7 +183,7 @@ if (opt.json) {
     load: { before: loadBefore, after: loadAfter },
     backends: { main, portable, unavailable, detail: Object.fromEntries(backends.map((b) => [b, avail.get(b)!.detail])) },
     peak: machinePeak && { backend: machinePeak.backend, gflops: machinePeak.gflops, size: machinePeak.size, note: 'best sgemm GFLOP/s of a large square matmul on the first backend, measured in this run' },
-    peaks, train, sampling, portable: portableRows,
+    peaks, train, sampling, portable: portableRows, selfplay,
     peerReadme: { ...PEER_README, note: "the peer's README figures on a quiet machine, for context; ratios use this run's" },
     tfjsWasmSmall: { tokPerSec: TFJS_WASM_SMALL, note: 'constant from the issue (TF.js wasm as shipped), not measured here' },
     peer: peer.ok ? { torch: peer.torch, runs: peerRuns } : { skipped: peer.reason, hint: peer.hint },
@@ -242,5 +245,6 @@ function report(): void {
   }
   for (const r of peerRuns) if (!r.ok) console.log(`\nPyTorch peer failed (${r.command}): ${r.error}`);
   if (!peer.ok && !opt['no-peer']) console.log(`\nTo compare with PyTorch, install the peer's packages (root): ${INSTALL_HINT}`);
+  console.log('\n' + (isOk(selfplay) ? formatSelfPlay(selfplay as SelfPlayBench).join('\n') : `self-play: failed: ${(selfplay as Failed).error}`));
   console.log(`\nload average after: ${loadAfter.join(' ')}; ${seconds.toFixed(0)} s in all`);
 }

@@ -30,3 +30,11 @@ export { htmlPage, table, grid, formatCell, type Page, type Cell } from './repor
 export { formatSI, formatPercent } from './report/svg.ts';
 export { EnvClient, EnvServerError, type EnvClientOptions } from './server/env_client.ts';
 export type { EnvInfo, SessionView, TaskView, EpisodeView, GameView, StepResponse, TaskRef, VerifyItem } from './server/env_schema.ts';
+// self-play on board games: the policy-value network, MCTS, the AlphaZero loop, game statistics and Elo
+export { PVNet, PVInference, pvnetFromCheckpoint, type PVNetConfig, type PVBatch } from './models/pvnet.ts';
+export { SearchTree, searchAll, rolloutEvaluator, MCTS_DEFAULTS, type Evaluator, type Evaluation, type MCTSConfig } from './algos/mcts.ts';
+export { runAlphaZero, defaultConfig, findGame, type AlphaZeroConfig, type AZRun, type AZResult } from './algos/alphazero.ts';
+export { mctsAgent, policyAgent, scriptedAgent, netEvaluator, playMatch, randomOpenings, labelledPositions, type Agent } from './algos/arena.ts';
+export type { SelfPlaySummary } from './algos/alphazero_eval.ts';
+export { fitElo, expectedScore, type PairResult, type EloFit } from './measure/elo.ts';
+export { tally, solverAccuracy, valueAccuracy, type Tally } from './measure/games.ts';
