@@ -12,12 +12,9 @@ import { register as registerDoctor } from './doctor.ts';
 import { register as registerRL } from './rl.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerRuns } from './runs.ts';
-<<<<<<< HEAD
 import { register as registerEnvServer } from './env_server.ts';
-=======
 import { register as registerSelfPlay } from './selfplay.ts';
 import { register as registerPlay } from './play.ts';
->>>>>>> selfplay
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -34,12 +31,9 @@ registerDemo(program);
 registerRuns(program);
 registerEnvs(program);
 registerDoctor(program);
-<<<<<<< HEAD
 registerEnvServer(program);
-=======
 registerSelfPlay(program);
 registerPlay(program);
->>>>>>> selfplay
 
 try {
   checkCommand(process.argv.slice(2));
