@@ -7,9 +7,8 @@
  */
 import type { SelfPlaySummary } from '../algos/alphazero_eval.ts';
 import type { Tally } from '../measure/games.ts';
-import { barChart } from '../report/bar.ts';
+import { barChart, lineChart } from '../report/charts.ts';
 import { grid, htmlPage, table } from '../report/html.ts';
-import { lineChart } from '../report/line.ts';
 
 export function selfPlayReport(s: SelfPlaySummary, metrics: Record<string, unknown>[]): string {
   const gen = `gen${s.final.generation}`;
