@@ -11,17 +11,24 @@
  * The tokens are the sampled ones, exactly (never re-encoded from text), and
  * logprobs are the sampler's, so a policy-gradient ratio starts at 1.
  *
- * Verification never throws: an exception in a verifier is reward 0 with
- * reason 'verifier_error', a promise that does not settle within
+ * Verification never throws (src/envs/verifier.ts): an exception in a
+ * verifier is reward 0 with reason 'verifier_error', no verdict within
  * verifyTimeoutMs is 'verifier_timeout', and a verdict that is not
- * { reward in [0, 1], ok, reason } is 'verifier_error' too.
+ * { reward in [0, 1], ok, reason } is 'verifier_error' too. A family loaded
+ * from a user's file (env.file) verifies in a worker thread, so even a
+ * synchronous infinite loop in its verify() times out and the run goes on.
  */
 import type { MultiTurnFamily, Task, TaskFamily, Verdict } from '../envs/types.ts';
 import type { Message } from '../policy/format.ts';
 import type { SamplingParams, TokenPolicy } from '../policy/types.ts';
+import { Verifier } from '../envs/verifier.ts';
 
-/** What is being rolled out: a single-turn task family or a multi-turn one. */
-export type RolloutEnv = { kind: 'task'; family: TaskFamily } | { kind: 'multiturn'; family: MultiTurnFamily };
+/**
+ * What is being rolled out: a single-turn task family or a multi-turn one;
+ * `file` is the absolute path of the user's file it was loaded from (absent
+ * for built-ins).
+ */
+export type RolloutEnv = { kind: 'task'; family: TaskFamily; file?: string } | { kind: 'multiturn'; family: MultiTurnFamily; file?: string };
 
 /** One task to roll out: the environment's seed and difficulty. */
 export interface TaskRef {
@@ -55,21 +62,28 @@ export interface RolloutOptions {
   group: number; // completions per task (G)
   sampling: SamplingParams; // seed: all randomness of this call
   verifyTimeoutMs?: number; // default 10 s
-  verifyConcurrency?: number; // verifications in flight at once (sandboxed code runs are processes); default 4
+}
+
+/** Verifications in flight at once, process-wide (sandboxed code runs are processes). */
+const VERIFY_CONCURRENCY = 4;
+let shared: Verifier | null = null;
+/** The process's verifier: its worker threads (one per user file) live across steps. */
+function verifier(): Verifier {
+  return (shared ??= new Verifier({ timeoutMs: 10_000, concurrency: VERIFY_CONCURRENCY }));
 }
 
 /** G trajectories per task, tasks in order, each group's G together. */
 export async function rollout(env: RolloutEnv, policy: TokenPolicy, tasks: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
-  return env.kind === 'task' ? singleTurn(env.family, policy, tasks, opts) : multiTurn(env.family, policy, tasks, opts);
+  return env.kind === 'task' ? singleTurn(env.family, env.file, policy, tasks, opts) : multiTurn(env.family, policy, tasks, opts);
 }
 
-async function singleTurn(family: TaskFamily, policy: TokenPolicy, refs: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
+async function singleTurn(family: TaskFamily, file: string | undefined, policy: TokenPolicy, refs: readonly TaskRef[], opts: RolloutOptions): Promise<Trajectory[]> {
   const G = opts.group;
   const tasks = refs.map((r) => family.generate(r.seed, r.difficulty));
   const prompts = tasks.map((t) => policy.encode([{ role: 'user', content: t.prompt }]));
   const samples = await policy.sampleTokens(prompts.flatMap((p) => Array.from({ length: G }, () => p)), opts.sampling);
   const texts = samples.map((s) => policy.decodeReply(s.tokens));
-  const verdicts = await verifyAll(family, samples.map((_, i) => tasks[Math.floor(i / G)]), texts, opts);
+  const verdicts = await verifyAll({ family, file }, samples.map((_, i) => tasks[Math.floor(i / G)]), texts, opts);
   return samples.map((s, i) => {
     const g = Math.floor(i / G), task = tasks[g], p = prompts[g], v = verdicts[i];
     const tokens = [...p, ...s.tokens];
@@ -177,37 +191,10 @@ function safeIsHard(family: TaskFamily, task: Task): boolean {
   }
 }
 
-/** Verifies every completion (concurrently, bounded), never throwing. */
-export async function verifyAll(family: TaskFamily, tasks: readonly Task[], completions: readonly string[], opts: Pick<RolloutOptions, 'verifyTimeoutMs' | 'verifyConcurrency'> = {}): Promise<Verdict[]> {
-  const out: Verdict[] = new Array(tasks.length);
-  const limit = Math.max(1, opts.verifyConcurrency ?? 4), timeout = opts.verifyTimeoutMs ?? 10_000;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await safeVerify(family, tasks[i], completions[i], timeout);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  return out;
-}
-
-/** One verification as a value: errors, hangs (of async verifiers) and malformed verdicts become reasons. */
-export async function safeVerify(family: TaskFamily, task: Task, completion: string, timeoutMs: number): Promise<Verdict> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const result = family.verify(task, completion);
-    const v = result instanceof Promise
-      ? await Promise.race([result, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))])
-      : result;
-    if (v === 'timeout') return { reward: 0, ok: false, reason: 'verifier_timeout', detail: `no verdict within ${timeoutMs} ms` };
-    if (!v || typeof v.reward !== 'number' || !(v.reward >= 0 && v.reward <= 1) || typeof v.reason !== 'string') {
-      return { reward: 0, ok: false, reason: 'verifier_error', detail: `malformed verdict ${JSON.stringify(v)}` };
-    }
-    return { reward: v.reward, ok: Boolean(v.ok), reason: v.reason, detail: v.detail };
-  } catch (err) {
-    return { reward: 0, ok: false, reason: 'verifier_error', detail: (err as Error)?.message ?? String(err) };
-  } finally {
-    clearTimeout(timer);
-  }
+/** Verifies every completion (concurrently, bounded process-wide), never throwing. */
+export async function verifyAll(
+  env: { family: TaskFamily; file?: string }, tasks: readonly Task[], completions: readonly string[], opts: Pick<RolloutOptions, 'verifyTimeoutMs'> = {},
+): Promise<Verdict[]> {
+  const target = { family: env.family, source: env.file ?? 'builtin' }, timeout = opts.verifyTimeoutMs ?? 10_000;
+  return Promise.all(tasks.map((task, i) => verifier().verify(target, task, completions[i], timeout)));
 }

@@ -40,7 +40,7 @@ import { trainLM, SFT_DEFAULTS, type TrainConfig } from '../algos/lm.ts';
 import { SftData } from '../algos/lm_data.ts';
 import { RL_DEFAULTS, type RLConfig } from '../algos/rl_config.ts';
 import { accuracyOf, evaluate, heldoutTasks, type Accuracy } from '../algos/evaluate.ts';
-import { safeVerify, type RolloutEnv } from '../algos/rollout.ts';
+import { verifyAll, type RolloutEnv } from '../algos/rollout.ts';
 import { exitCode, onInterrupt } from './signals.ts';
 import { fmtRate, progressBar } from './progress.ts';
 import { rolloutEnv, startRL } from './rl_impl.ts';
@@ -203,10 +203,8 @@ async function teacherAccuracy(plan: DemoPlan, family: TaskFamily, tasks: readon
   const graded: { ok: boolean; hard: boolean }[] = [];
   for (const ref of tasks) {
     const task = family.generate(ref.seed, ref.difficulty);
-    for (let k = 0; k < plan.heldout.samples; k++) {
-      const v = await safeVerify(family, task, demonstrate(family, task, new Rng(`teacher:${seed}:${ref.seed}:${k}`), plan.teacher), 10_000);
-      graded.push({ ok: v.ok, hard: family.isHard(task) });
-    }
+    const draws = Array.from({ length: plan.heldout.samples }, (_, k) => demonstrate(family, task, new Rng(`teacher:${seed}:${ref.seed}:${k}`), plan.teacher));
+    for (const v of await verifyAll({ family }, draws.map(() => task), draws)) graded.push({ ok: v.ok, hard: family.isHard(task) });
   }
   const share = (xs: { ok: boolean }[]): number | null => (xs.length ? xs.filter((x) => x.ok).length / xs.length : null);
   return { overall: share(graded), easy: share(graded.filter((g) => !g.hard)), hard: share(graded.filter((g) => g.hard)), greedy: null };

@@ -82,7 +82,9 @@ export async function rolloutEnv(idOrPath: string): Promise<{ env: RolloutEnv; s
   const { isEnvPath } = await import('../envs/load.ts');
   const entry = await resolveEnv(idOrPath);
   if (entry.kind === 'game') throw new UserError(`${entry.game.id} is a game: train game agents with \`flywheel selfplay --game ...\``);
-  return { env: entry, source: isEnvPath(idOrPath) ? resolve(idOrPath) : idOrPath };
+  if (!isEnvPath(idOrPath)) return { env: entry, source: idOrPath };
+  const file = resolve(idOrPath);
+  return { env: { ...entry, file }, source: file };
 }
 
 function levels(env: RolloutEnv): number[] {

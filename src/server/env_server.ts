@@ -11,7 +11,7 @@
  *
  * The server never crashes on a request: bad input is a 4xx naming the field,
  * a throwing environment a 500 'env_error', a failing verifier a verdict with
- * reason verifier_error / verifier_timeout (env_verify.ts). Anything else is a
+ * reason verifier_error / verifier_timeout (src/envs/verifier.ts). Anything else is a
  * 500 'internal', reported through onError, and the server keeps serving.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,8 +25,8 @@ import type { Task } from '../envs/types.ts';
 import type * as S from './env_schema.ts';
 import { checkToken, HttpError, badRequest, parseBody, readBody, sendError, sendJson } from './env_http.ts';
 import { matchRoute, ROUTES, schemaDocument, type Route, type RouteName } from './env_routes.ts';
-import { envCall, resolveDifficulty, Sessions } from './env_sessions.ts';
-import { Verifier, type ServedEnv } from './env_verify.ts';
+import { envCall, resolveDifficulty, Sessions, type ServedEnv } from './env_sessions.ts';
+import { Verifier, type VerifyTarget } from '../envs/verifier.ts';
 import { ENV_SERVER_DEFAULTS, type EnvServerOptions } from './env_config.ts';
 
 export { ENV_SERVER_DEFAULTS, type EnvServerOptions };
@@ -85,7 +85,7 @@ export async function startEnvServer(options: Partial<EnvServerOptions> = {}): P
     step: (b, id) => sessions.step(id, b.action),
     verifySession: (b, id) => {
       const { env, task } = sessions.task(id);
-      return verifier.verify(env, task, b.completion);
+      return verifier.verify(target(env), task, b.completion);
     },
     play: (b, id) => sessions.play(id, b.move),
     closeSession: (_, id) => sessions.close(id),
@@ -94,7 +94,7 @@ export async function startEnvServer(options: Partial<EnvServerOptions> = {}): P
       const tasks = await tasksOf(b.items);
       const results: S.Verdict[] = [];
       for (let i = 0; i < tasks.length; i += 32) {
-        const chunk = tasks.slice(i, i + 32).map(({ env, task }, j) => verifier.verify(env, task, b.items[i + j].completion));
+        const chunk = tasks.slice(i, i + 32).map(({ env, task }, j) => verifier.verify(target(env), task, b.items[i + j].completion));
         results.push(...(await Promise.all(chunk)));
         await yieldNow();
       }
@@ -150,6 +150,11 @@ export async function startEnvServer(options: Partial<EnvServerOptions> = {}): P
 }
 
 /** The built-in environments, then the users' files (a user's id may not shadow a built-in one). */
+function target(env: ServedEnv): VerifyTarget {
+  if (env.entry.kind !== 'task') throw new Error(`env server: ${env.id} is a ${env.entry.kind} environment, it has no verify()`);
+  return { family: env.entry.family, source: env.source };
+}
+
 async function servedEnvs(files: readonly string[]): Promise<ServedEnv[]> {
   const envs: ServedEnv[] = listEnvs().map((entry) => ({ id: envId(entry), entry, source: 'builtin' }));
   for (const file of files) {

@@ -16,10 +16,16 @@
  * a 500 'env_error' naming the environment, and the server carries on.
  */
 import { randomUUID } from 'node:crypto';
-import type { Game, Task, TextEpisode } from '../envs/types.ts';
+import type { EnvEntry, Game, Task, TextEpisode } from '../envs/types.ts';
 import * as S from './env_schema.ts';
 import { badRequest, HttpError, notFound } from './env_http.ts';
-import type { ServedEnv } from './env_verify.ts';
+
+/** An environment as the server serves it. */
+export interface ServedEnv {
+  id: string;
+  entry: EnvEntry;
+  source: string; // 'builtin', or the absolute path of the user's file
+}
 
 export interface SessionOptions {
   ttlMs: number; // idle time after which a session expires

@@ -13,6 +13,8 @@ import { rollout, verifyAll } from '../../src/algos/rollout.ts';
 import { getEnv } from '../../src/envs/registry.ts';
 import type { MultiTurnFamily, TaskFamily } from '../../src/envs/types.ts';
 import { firstLetter } from './rl_toy.ts';
+import { fileURLToPath } from 'node:url';
+import { loadEnvFile } from '../../src/envs/load.ts';
 
 const tok = CharTokenizer.ascii();
 
@@ -86,12 +88,27 @@ test('verifier faults are values: throw -> verifier_error, a promise that never 
   const throwing: TaskFamily = { ...base, verify: () => { throw new TypeError('boom'); } };
   const hanging: TaskFamily = { ...base, verify: () => new Promise(() => {}) };
   const garbage: TaskFamily = { ...base, verify: () => ({ reward: 7 }) as never };
-  const [e1] = await verifyAll(throwing, [task], ['a']);
+  const [e1] = await verifyAll({ family: throwing }, [task], ['a']);
   assert.equal(e1.reason, 'verifier_error');
   assert.match(e1.detail!, /boom/);
-  const [e2] = await verifyAll(hanging, [task], ['a'], { verifyTimeoutMs: 50 });
+  const [e2] = await verifyAll({ family: hanging }, [task], ['a'], { verifyTimeoutMs: 50 });
   assert.equal(e2.reason, 'verifier_timeout');
-  const [e3] = await verifyAll(garbage, [task], ['a']);
+  const [e3] = await verifyAll({ family: garbage }, [task], ['a']);
   assert.equal(e3.reason, 'verifier_error');
   for (const v of [e1, e2, e3]) assert.equal(v.reward, 0);
+});
+
+test("a user's file verifies in a worker: a synchronous infinite loop in verify() times out, and the next verdicts are honest", async () => {
+  const file = fileURLToPath(new URL('../server/fixtures/faulty_task.ts', import.meta.url));
+  const entry = await loadEnvFile(file);
+  assert.equal(entry.kind, 'task');
+  if (entry.kind !== 'task') return;
+  const task = entry.family.generate(3, 1), right = `Answer: ${task.answer}`;
+  const env = { family: entry.family, file };
+  const verdicts = await verifyAll(env, [task, task, task, task, task], ['spin', right, 'throw', 'greedy', 'Answer: -1'], { verifyTimeoutMs: 1000 });
+  assert.deepEqual(verdicts.map((v) => v.reason), ['verifier_timeout', 'correct', 'verifier_error', 'verifier_error', 'wrong']);
+  assert.deepEqual(verdicts.map((v) => v.reward), [0, 1, 0, 0, 0]);
+  // and a whole rollout through the policy interface, on the same (restarted) worker
+  const [t] = await rollout({ kind: 'task', family: entry.family, file }, new Scripted(['spin']), [{ seed: 3, difficulty: 1 }], { group: 1, sampling: params, verifyTimeoutMs: 500 });
+  assert.equal(t.reason, 'verifier_timeout');
 });

@@ -7,7 +7,7 @@ import { getEnv } from '../../src/envs/registry.ts';
 import type { MultiTurnFamily } from '../../src/envs/types.ts';
 import { HttpError } from '../../src/server/env_http.ts';
 import { resolveDifficulty, Sessions } from '../../src/server/env_sessions.ts';
-import type { ServedEnv } from '../../src/server/env_verify.ts';
+import type { ServedEnv } from '../../src/server/env_sessions.ts';
 
 const served = (id: string): ServedEnv => ({ id, entry: getEnv(id), source: 'builtin' });
 

@@ -1,16 +1,16 @@
 /**
  * The worker thread that verifies completions for one user's environment file
- * (see IsolatedVerifier in env_verify.ts). It loads the file, says { ready }
+ * (see IsolatedVerifier in verifier.ts). It loads the file, says { ready }
  * (or { loadError }), then answers each { task, completion } message with
  * { verdict } or { error }. The parent terminates it when a verification
  * overruns its timeout.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadEnvFile } from '../envs/load.ts';
-import type { Task, TaskFamily } from '../envs/types.ts';
+import { loadEnvFile } from './load.ts';
+import type { Task, TaskFamily } from './types.ts';
 
 const port = parentPort;
-if (!port) throw new Error('env_verify_worker.ts runs as a worker thread');
+if (!port) throw new Error('verifier_worker.ts runs as a worker thread');
 const file = (workerData as { file: string }).file;
 
 let family: TaskFamily;
