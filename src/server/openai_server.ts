@@ -243,6 +243,8 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
 
   const server = createServer((req, res) => void handle(req, res));
   server.on('clientError', (_err, socket) => socket.destroy());
+  server.keepAliveTimeout = 65_000; // longer than clients' idle pools keep sockets, so a client never reuses one the server just closed
+  server.headersTimeout = 66_000;
   const port = await listen(server, opts.host, opts.port);
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
