@@ -181,6 +181,9 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | null 
   return Number.isFinite(t) ? Math.max(0, t - now) : null;
 }
 
+/** Connection failures worth a retry: the server or the network dropped a connection that had worked. */
+const TRANSIENT = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 function networkError(url: string, err: unknown, phase: string): EndpointError {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const code = cause?.code ?? '';
@@ -188,7 +191,8 @@ function networkError(url: string, err: unknown, phase: string): EndpointError {
     return new EndpointError(url, 'unreachable', `cannot connect (${code}): is the server running, and is --endpoint right?`);
   }
   const why = cause?.message ?? (err as Error)?.message ?? String(err);
-  return new EndpointError(url, 'truncated', `the connection failed while ${phase} (${code || why})`);
+  if (!TRANSIENT.has(code)) return new EndpointError(url, 'unreachable', `the request failed while ${phase} (${code || why}): is --endpoint right?`);
+  return new EndpointError(url, 'truncated', `the connection failed while ${phase} (${code})`);
 }
 
 function preview(s: string): string {

@@ -65,7 +65,7 @@ test('models, and a greedy chat reply equal to the model sampled in-process', as
   const models = await client.models.list();
   assert.deepEqual(models.data.map((m) => m.id), ['sft']);
   for (const prompt of ['abc', 'dca', 'bbd']) {
-    const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }], temperature: 0, max_tokens: 6 });
+    const r: OpenAI.ChatCompletion = await client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }], temperature: 0, max_tokens: 6 });
     const [[want]] = await local.complete([[{ role: 'user', content: prompt }]], { n: 1, maxTokens: 6, temperature: 0, seed: 0 });
     assert.equal(r.choices[0].message.content, want.text);
     assert.equal(r.choices[0].finish_reason, want.finish);
