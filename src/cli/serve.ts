@@ -60,6 +60,21 @@ export function register(program: Command): void {
 async function run(checkpoint: string, flags: ServeFlags): Promise<void> {
   const apiKey = flags.apiKey ?? process.env.FLYWHEEL_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === '') throw new UserError(`${flags.apiKey !== undefined ? '--api-key' : 'FLYWHEEL_API_KEY'} is empty; give a key or leave it unset for no auth`);
+  // handlers first: a signal while the model loads still stops the server cleanly (exit 0) once it is up
+  let stopped!: () => void;
+  const stopping = new Promise<void>((done) => (stopped = done));
+  const stop = onInterrupt((signal) => {
+    process.stderr.write(`\n${signal}: stopping (finishing requests in flight; press Ctrl-C again to quit at once)\n`);
+    stopped();
+  });
+  try {
+    await serveUntilStopped(checkpoint, flags, apiKey, stopping, () => stop.signal);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function serveUntilStopped(checkpoint: string, flags: ServeFlags, apiKey: string | undefined, stopping: Promise<void>, signal: () => NodeJS.Signals | null): Promise<void> {
   const [{ initBackend, backendLine }, { loadLM }, { LocalPolicy }, { startOpenAIServer }] = await Promise.all([
     import('../tensor/backend.ts'), import('../runs/lm_checkpoint.ts'), import('../policy/local.ts'), import('../server/openai_server.ts'),
   ]);
@@ -68,32 +83,22 @@ async function run(checkpoint: string, flags: ServeFlags): Promise<void> {
   const format = lm.config.format;
   const policy = new LocalPolicy(lm.model, lm.tokenizer, { name: lm.dir, format, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   const modelName = flags.modelName ?? defaultName(checkpoint);
-  let stopped!: () => void;
-  const stopping = new Promise<void>((done) => (stopped = done));
-  const stop = onInterrupt((signal) => {
-    process.stderr.write(`\n${signal}: stopping (finishing requests in flight; press Ctrl-C again to quit at once)\n`);
-    stopped();
+  const server = await startOpenAIServer({
+    policy, modelName, host: flags.host, port: flags.port, apiKey, batchWindowMs: flags.batchWindow, maxBodyBytes: flags.maxBody, seed: flags.seed,
+    onError: (err) => process.stderr.write(`serve: internal error (the request got a 500): ${err instanceof Error ? err.stack : String(err)}\n`),
   });
-  try {
-    const server = await startOpenAIServer({
-      policy, modelName, host: flags.host, port: flags.port, apiKey, batchWindowMs: flags.batchWindow, maxBodyBytes: flags.maxBody, seed: flags.seed,
-      onError: (err) => process.stderr.write(`serve: internal error (the request got a 500): ${err instanceof Error ? err.stack : String(err)}\n`),
-    });
-    const c = lm.model.config;
-    process.stderr.write(
-      `serve: ${modelName} (${lm.tokenizer.kind} tokenizer, ${c.nLayer} layers x ${c.nEmbd}, context ${c.blockSize}, ${format} format) at ${server.url}/v1; ` +
-        `auth: ${apiKey ? 'API key' : 'none'}; ${backendLine(backend)}; Ctrl-C to stop\n`,
-    );
-    if (format === 'text') process.stderr.write('serve: warning: this is a pretrained (text-format) model; /v1/chat/completions still uses the chat template, /v1/completions continues raw text\n');
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port, model: modelName })}\n`);
-    await stopping;
-    await server.close();
-    const { requests, errors, batcher } = server.stats;
-    process.stderr.write(`serve: stopped after ${requests} requests (${errors} answered with an error); ${batcher.calls} sampling calls for ${batcher.requests} requests\n`);
-    if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'stopped', requests, errors, batcher, signal: stop.signal })}\n`);
-  } finally {
-    stop.dispose();
-  }
+  const c = lm.model.config;
+  process.stderr.write(
+    `serve: ${modelName} (${lm.tokenizer.kind} tokenizer, ${c.nLayer} layers x ${c.nEmbd}, context ${c.blockSize}, ${format} format) at ${server.url}/v1; ` +
+      `auth: ${apiKey ? 'API key' : 'none'}; ${backendLine(backend)}; Ctrl-C to stop\n`,
+  );
+  if (format === 'text') process.stderr.write('serve: warning: this is a pretrained (text-format) model; /v1/chat/completions still uses the chat template, /v1/completions continues raw text\n');
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port, model: modelName })}\n`);
+  await stopping;
+  await server.close();
+  const { requests, errors, batcher } = server.stats;
+  process.stderr.write(`serve: stopped after ${requests} requests (${errors} answered with an error); ${batcher.calls} sampling calls for ${batcher.requests} requests\n`);
+  if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'stopped', requests, errors, batcher, signal: signal() })}\n`);
 }
 
 /** runs/sft -> "sft"; runs/sft/checkpoint -> "sft". */
