@@ -228,10 +228,13 @@ function endpointSummary(store: RolloutStore, env: RolloutEnv, c: EndpointEvalCo
     }
   }
   const ks = c.k > 0 ? [...new Set([1, 2, 4, 8, 16, 32, 64, c.k])].filter((k) => k <= c.k).sort((a, b) => a - b) : [];
+  // in task order, not storage order: a resumed run stores jobs in another order, and float sums must not depend on it
+  greedy.sort((x, y) => x.group - y.group);
+  const groups = [...sampled.entries()].sort((x, y) => x[0] - y[0]).map(([, g]) => g);
   const a = accuracyOf(greedy);
   const by_difficulty: EndpointSummary['by_difficulty'] = {};
   for (const d of c.difficulties) {
-    const counts = [...sampled.values()].filter((g) => g.difficulty === d);
+    const counts = groups.filter((g) => g.difficulty === d);
     by_difficulty[d] = { tasks: greedy.filter((t) => t.difficulty === d).length, greedy: a.byDifficulty[d] ?? null, pass_at_k: ks.length ? passAtKs(counts, ks) : {} };
   }
   const rate = c.k > 0 ? 'pass@1' : 'greedy';
@@ -246,7 +249,7 @@ function endpointSummary(store: RolloutStore, env: RolloutEnv, c: EndpointEvalCo
   return {
     model: c.model, endpoint: flags.endpoint ?? c.endpoint, env: c.env, n: greedy.length,
     accuracy: { overall: a.overall, easy: a.easy, hard: a.hard, by_difficulty: a.byDifficulty },
-    pass_at_k: ks.length ? passAtKs([...sampled.values()], ks) : {}, by_difficulty, band, reasons: a.reasons, mean_reward: a.meanReward ?? 0,
+    pass_at_k: ks.length ? passAtKs(groups, ks) : {}, by_difficulty, band, reasons: a.reasons, mean_reward: a.meanReward ?? 0,
     usage: {
       sessions: metrics.length, requests: sum('requests'), retries: sum('retries'), prompt_tokens: promptTokens, completion_tokens: completionTokens,
       cost_usd: costOf(promptTokens, completionTokens, flags),

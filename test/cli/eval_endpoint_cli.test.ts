@@ -61,14 +61,17 @@ after(() => {
 const ARGS = ['eval', '--endpoint', ENDPOINT, '--model', 'fake', '--env', envFile, '--n', '30', '--k', '3', '--concurrency', '2', '--retries', '0', '--quiet'];
 
 /** Runs the CLI without blocking this process (the fake server lives here). */
-function fw(args: string[], opts: { killAfterAsked?: number } = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
+function fw(args: string[], opts: { killAfterAsked?: number; signal?: NodeJS.Signals } = {}): Promise<{ code: number | null; signal: string | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const watch = opts.killAfterAsked === undefined ? null : setInterval(() => {
-      if (asked.length >= opts.killAfterAsked!) child.kill('SIGKILL');
+      if (asked.length >= opts.killAfterAsked!) {
+        child.kill(opts.signal ?? 'SIGKILL');
+        clearInterval(watch!);
+      }
     }, 5);
     child.on('exit', (code, signal) => {
       if (watch) clearInterval(watch);
@@ -128,6 +131,27 @@ test('kill -9 midway, then --resume: asks only what was not stored, ends as an u
   assert.deepEqual(s.by_difficulty, want.by_difficulty);
   assert.equal(s.rollouts, want.rollouts);
   assert.equal(s.usage.sessions, 1, 'the killed session wrote no metrics line; the resumed one did');
+});
+
+test('Ctrl-C: the requests in flight finish and are stored, exit 130 with how to resume; --resume finishes', async () => {
+  const out = join(tmp, 'interrupted');
+  asked = [];
+  delayMs = 30;
+  const stopped = await fw([...ARGS, '--out', out], { killAfterAsked: 12, signal: 'SIGINT' });
+  delayMs = 0;
+  assert.equal(stopped.code, 130, stopped.err);
+  assert.match(stopped.err, /stopped: \d+ rollouts are stored in .*rollouts\.sqlite; continue with: flywheel eval --out .* --resume/);
+  const stored = storedJobs(out);
+  assert.equal(stored.size, asked.length, 'every request made was answered and stored: nothing collected is lost');
+  assert.ok(stored.size < 60);
+  asked = [];
+  const resumed = await fw(['eval', '--out', out, '--resume', '--json', '--quiet']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(asked.length, 60 - stored.size);
+  const s = JSON.parse(resumed.out);
+  assert.deepEqual(s.accuracy, straight.summary.accuracy);
+  assert.deepEqual(s.pass_at_k, straight.summary.pass_at_k);
+  assert.equal(s.usage.sessions, 2, 'the interrupted session wrote its metrics line');
 });
 
 test('an endpoint that starts refusing: a clear error naming it, collected rollouts kept, --resume finishes', async () => {
