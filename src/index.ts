@@ -16,6 +16,7 @@ export { CorpusData, SftData } from './algos/lm_data.ts';
 export { RunDir, reconcile, RUN_FILES, RUN_KINDS, type RunKind, type MetricRow, type GivenSetting } from './runs/run_dir.ts';
 export { loadLM, lmCheckpoint, resolveModelDir, type LoadedLM, type LMCheckpointConfig } from './runs/lm_checkpoint.ts';
 export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
+export { OpenAIPolicy, type OpenAIPolicyOptions, type Usage as OpenAIUsage } from './policy/openai.ts';
 export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';
 export type { Completion, Policy, SamplingParams, TokenPolicy, TrainablePolicy, TokenSample, TokenBatch, PolicyForward } from './policy/types.ts';
 // measurement (pure functions over numbers) and self-contained HTML reports (pure: they return strings)

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ALGOS, GRPO_LOSSES, RL_DEFAULTS as D } from '../algos/rl_config.ts';
+import { UserError } from '../util/errors.ts';
 import { choiceArg, explicitOptions, floatArg, intArg } from './args.ts';
 
 /** '2' or '1,2,3' or '1-4' -> [levels] */
@@ -73,24 +74,52 @@ export function register(program: Command): void {
 
   program
     .command('eval')
-    .description('Verified accuracy of a checkpoint on an environment: greedy and sampled, pass@1..k, by difficulty and by reason')
-    .requiredOption('--checkpoint <dir>', 'a checkpoint or run directory')
-    .requiredOption('--env <id|file>', 'environment id or your task family file')
-    .option('--n <n>', 'tasks (held-out seeds, the same set `train` evaluates on)', intArg(1, 1_000_000), 200)
+    .description('Verified accuracy of a checkpoint or of a model behind an OpenAI-compatible endpoint: greedy and sampled, pass@1..k, by difficulty and by reason')
+    .option('--checkpoint <dir>', 'a checkpoint or run directory (or give --endpoint)')
+    .option('--endpoint <url>', 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (default $OPENAI_BASE_URL); needs --model')
+    .option('--model <name>', 'the model name the endpoint serves (GET /v1/models)')
+    .option('--api-key <key>', 'bearer key for the endpoint (default $OPENAI_API_KEY)')
+    .option('--api <kind>', 'chat (/v1/chat/completions) or completions (/v1/completions)', choiceArg(['chat', 'completions'] as const), 'chat')
+    .option('--env <id|file>', 'environment id or your task family file (required unless --resume)')
+    .option('--n <n>', 'tasks (held-out seeds, the same set `train` evaluates on); with --difficulty-sweep, tasks per difficulty', intArg(1, 1_000_000), 200)
     .option('--k <n>', 'sampled completions per task for pass@k (0 = greedy only)', intArg(0, 1024), 8)
     .option('--difficulty <levels>', 'difficulties to cycle through (default: every level)', levelsArg)
+    .option('--difficulty-sweep', 'endpoint: --n tasks at every difficulty, and name the band where the pass rate is 10%-90% (where RL learns)')
     .option('--temperature <x>', 'temperature of the sampled completions', floatArg(0, 10, { minExclusive: true }), 1)
     .option('--max-tokens <n>', "new tokens per reply (default: 1.5x the environment's reference answers)", intArg(1, 100_000))
+    .option('--concurrency <n>', 'endpoint: requests in flight at once', intArg(1, 1024), 8)
+    .option('--timeout <seconds>', 'endpoint: per-request timeout (a request is retried after it)', floatArg(0, 86_400, { minExclusive: true }), 120)
+    .option('--retries <n>', 'endpoint: retries per request on 429, 5xx, timeouts and cut-off answers (exponential backoff, Retry-After honoured)', intArg(0, 100), 6)
+    .option('--stream', 'endpoint: read answers as SSE streams')
+    .option('--no-logprobs', 'endpoint: do not ask for per-token logprobs')
+    .option('--price-input <usd>', 'endpoint: USD per million prompt tokens, for the cost in metrics', floatArg(0))
+    .option('--price-output <usd>', 'endpoint: USD per million completion tokens', floatArg(0))
     .option('--out <dir>', 'run directory for the rollouts (rollouts.sqlite) and summary', 'runs/eval')
+    .option('--resume', 'endpoint: continue the evaluation in --out, asking only for what is not stored yet')
     .option('--force', 'replace the run in --out')
     .option('--seed <n>', 'sampling seed', intArg(0), 0)
+    .option('--quiet', 'no progress messages on stderr')
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', [
       '', 'Examples:',
       '  flywheel eval --checkpoint runs/grpo --env linear-eq-v1 --difficulty 2',
       '  flywheel eval --checkpoint runs/sft --env ./my_env.ts --n 500 --k 16 --json',
+      '  flywheel eval --endpoint http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-0.5B-Instruct --env addsub-v1 --n 100 --k 8',
+      '  OPENAI_API_KEY=sk-... flywheel eval --endpoint https://api.openai.com/v1 --model gpt-4o-mini --env countdown-v1 \\',
+      '      --difficulty-sweep --n 20 --k 4 --price-input 0.15 --price-output 0.6 --out runs/sweep',
+      '  flywheel eval --out runs/sweep --resume              # after an endpoint failure, Ctrl-C or kill -9',
+      '  flywheel serve runs/sft --port 8000 &  flywheel eval --endpoint http://127.0.0.1:8000/v1 --model sft --env addsub-v1',
+      '', 'Endpoint evaluations store each finished task at once; --resume skips what is stored, so nothing collected is lost.',
     ].join('\n'))
     .action(async (flags) => {
+      if (flags.checkpoint !== undefined && flags.endpoint !== undefined) throw new UserError('give --checkpoint or --endpoint, not both');
+      if (flags.endpoint !== undefined || flags.resume || (flags.checkpoint === undefined && process.env.OPENAI_BASE_URL)) {
+        const { runEndpointEval } = await import('./eval_endpoint.ts');
+        return runEndpointEval(flags);
+      }
+      if (flags.checkpoint === undefined) throw new UserError('give --checkpoint DIR (a flywheel model) or --endpoint URL --model NAME (an OpenAI-compatible server)');
+      if (flags.env === undefined) throw new UserError('--env is required: an environment id (`flywheel envs list`) or your task family file');
+      if (flags.difficultySweep) throw new UserError('--difficulty-sweep is for --endpoint evaluations (serve the checkpoint with `flywheel serve` to sweep it)');
       const { runEval } = await import('./rl_impl.ts');
       await runEval(flags);
     });

@@ -87,13 +87,13 @@ export async function rolloutEnv(idOrPath: string): Promise<{ env: RolloutEnv; s
   return { env: { ...entry, file }, source: file };
 }
 
-function levels(env: RolloutEnv): number[] {
+export function levels(env: RolloutEnv): number[] {
   const { min, max } = env.family.difficulty;
   return Array.from({ length: max - min + 1 }, (_, i) => min + i);
 }
 
 /** Sample tasks of each difficulty: the prompts (first observations) and reference replies. */
-function samples(env: RolloutEnv, difficulties: readonly number[], n = 24): { prompt: string; reply: string }[] {
+export function samples(env: RolloutEnv, difficulties: readonly number[], n = 24): { prompt: string; reply: string }[] {
   const out: { prompt: string; reply: string }[] = [];
   for (const d of difficulties) {
     for (let s = 0; s < n; s++) {
