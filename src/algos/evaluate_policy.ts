@@ -97,13 +97,13 @@ export async function evaluatePolicy(env: RolloutEnv, policy: Policy, tasks: rea
 
 async function runJob(env: RolloutEnv, policy: Policy, job: EvalJob, opts: PolicyEvalOptions): Promise<Trajectory[]> {
   const sampling = { n: job.n, maxTokens: opts.maxTokens, temperature: job.temperature, topP: opts.topP, seed: job.seed };
-  return env.kind === 'task' ? singleTurn(env.family, policy, job, sampling, opts) : multiTurn(env.family, policy, job, sampling);
+  return env.kind === 'task' ? singleTurn(env.family, env.file, policy, job, sampling, opts) : multiTurn(env.family, policy, job, sampling);
 }
 
-async function singleTurn(family: TaskFamily, policy: Policy, job: EvalJob, sampling: Parameters<Policy['complete']>[1], opts: PolicyEvalOptions): Promise<Trajectory[]> {
+async function singleTurn(family: TaskFamily, file: string | undefined, policy: Policy, job: EvalJob, sampling: Parameters<Policy['complete']>[1], opts: PolicyEvalOptions): Promise<Trajectory[]> {
   const task = family.generate(job.task.seed, job.task.difficulty);
   const [completions] = await policy.complete([[{ role: 'user', content: task.prompt }]], sampling);
-  const verdicts = await verifyAll(family, completions.map(() => task), completions.map((c) => c.text), { verifyTimeoutMs: opts.verifyTimeoutMs });
+  const verdicts = await verifyAll({ family, file }, completions.map(() => task), completions.map((c) => c.text), { verifyTimeoutMs: opts.verifyTimeoutMs });
   let hard = false;
   try {
     hard = Boolean(family.isHard(task));
