@@ -15,6 +15,7 @@ import { register as registerRuns } from './runs.ts';
 import { register as registerEnvServer } from './env_server.ts';
 import { register as registerSelfPlay } from './selfplay.ts';
 import { register as registerPlay } from './play.ts';
+import { register as registerExport } from './export.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -34,6 +35,7 @@ registerDoctor(program);
 registerEnvServer(program);
 registerSelfPlay(program);
 registerPlay(program);
+registerExport(program);
 
 try {
   checkCommand(process.argv.slice(2));
