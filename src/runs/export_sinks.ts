@@ -14,7 +14,7 @@
  * STRUCT(role VARCHAR, content VARCHAR)[] and pandas/pyarrow as a list of
  * dicts (the shape TRL's conversational datasets expect).
  */
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ParquetWriter, fileWriter, type SchemaElement } from 'hyparquet-writer';
@@ -51,61 +51,55 @@ export function partialName(file: string): string {
 
 // ---------------------------------------------------------------- JSONL
 
-/** JSONL to a stream (stdout); the stream is not ended. */
+/** JSONL to a stream (stdout), with backpressure; the stream is not ended. */
 export function jsonlStream(stream: Writable): RowSink {
-  return new JsonlSink(stream, null);
+  let failure: Error | null = null;
+  stream.on('error', (err) => (failure ??= err));
+  return chunked(async (chunk) => {
+    if (failure) throw failure;
+    if (!stream.write(chunk)) await drained(stream);
+    if (failure) throw failure;
+  }, () => {}, () => {});
 }
 
-/** JSONL to a file, written as a temporary file and renamed in on close. */
+/** JSONL to a file, written (synchronously) as a temporary file and renamed in on close. */
 export function jsonlFile(file: string): RowSink {
   const tmp = partialName(file);
-  return new JsonlSink(createWriteStream(tmp), { tmp, file });
+  let fd: number | null = openSync(tmp, 'w');
+  const shut = (): void => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
+  };
+  return chunked((chunk) => void writeSync(fd!, chunk), () => (shut(), renameSync(tmp, file)), () => (shut(), rmSync(tmp, { force: true })));
 }
 
-class JsonlSink implements RowSink {
-  private buf: string[] = [];
-  private size = 0;
-  private failure: Error | null = null;
-
-  constructor(private readonly stream: Writable, private readonly target: { tmp: string; file: string } | null) {
-    stream.on('error', (err) => (this.failure ??= err));
-  }
-
-  async write(row: Row): Promise<void> {
-    const line = JSON.stringify(row) + '\n';
-    this.buf.push(line);
-    this.size += line.length;
-    if (this.size >= JSONL_CHUNK) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.buf.length === 0) return;
-    const chunk = this.buf.join('');
-    this.buf = [];
-    this.size = 0;
-    if (!this.stream.write(chunk)) await drained(this.stream);
-    if (this.failure) throw this.failure;
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    if (!this.target) return;
-    const s = this.stream as WriteStream;
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.end(() => resolve());
-    });
-    if (this.failure) throw this.failure;
-    renameSync(this.target.tmp, this.target.file);
-  }
-
-  abort(): void {
-    this.buf = [];
-    if (!this.target) return;
-    this.stream.destroy();
-    rmSync(this.target.tmp, { force: true });
-  }
+/** Joins lines into ~64 KB chunks for `put`; `done` after the last chunk, `drop` on abort. */
+function chunked(put: (chunk: string) => Promise<void> | void, done: () => void, drop: () => void): RowSink {
+  let buf: string[] = [];
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    if (buf.length === 0) return;
+    const chunk = buf.join('');
+    buf = [];
+    size = 0;
+    await put(chunk);
+  };
+  return {
+    async write(row) {
+      const line = JSON.stringify(row) + '\n';
+      buf.push(line);
+      size += line.length;
+      if (size >= JSONL_CHUNK) await flush();
+    },
+    async close() {
+      await flush();
+      done();
+    },
+    abort() {
+      buf = [];
+      drop();
+    },
+  };
 }
 
 function drained(stream: Writable): Promise<void> {
