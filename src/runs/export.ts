@@ -30,7 +30,7 @@
  * UserError that says which filter left nothing to export.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { UserError } from '../util/errors.ts';
@@ -154,7 +154,7 @@ function prepare(o: ExportOptions): Plan {
   if (o.out) {
     const out = resolve(o.out);
     if (Object.values(RUN_FILES).some((f) => resolve(o.run, f) === out)) throw new UserError(`--out ${o.out} is one of the run's own files; choose another name`);
-    checkOutput(o.out, !!o.force, (f) => (existsSync(f) ? (statSync(f).isDirectory() ? 'dir' : 'file') : null));
+    checkOutput(o.out, !!o.force, fileKind);
   }
   const phase: Phase = o.phase ?? (o.kind !== 'rollouts' && run.kind === 'rl' ? 'train' : 'all');
   const query: RolloutQuery = {
@@ -162,6 +162,14 @@ function prepare(o: ExportOptions): Plan {
     minReward: o.kind === 'preference' ? undefined : o.minReward, ok: chat && !o.includeFailures ? true : undefined,
   };
   return { storePath, phase, query, columns: columnsOf(o) };
+}
+
+/** What is at a path, without following a symlink there (its parent directory may be one). */
+function fileKind(f: string): 'file' | 'dir' | 'other' | null {
+  const st = lstatSync(f, { throwIfNoEntry: false });
+  if (!st) return null;
+  if (st.isSymbolicLink()) return statSync(f, { throwIfNoEntry: false })?.isDirectory() ? 'dir' : 'other';
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
 }
 
 function openSink(o: ExportOptions, columns: Column[], phase: Phase): RowSink {

@@ -200,11 +200,16 @@ const PRIMITIVE: Record<Exclude<ColumnType, 'messages'>, Pick<SchemaElement, 'ty
   bool: { type: 'BOOLEAN' },
 };
 
-/** An output file the export may write: refuses directories and, without force, existing files. */
-export function checkOutput(file: string, force: boolean, exists: (f: string) => 'file' | 'dir' | null): void {
-  const what = exists(file);
+/**
+ * An output file the export may write: a new file, or with force an existing
+ * regular file. Anything else (a directory, a device such as /dev/null, a
+ * FIFO, a symlink) is refused: the file is renamed into place, which would
+ * replace it rather than write through it.
+ */
+export function checkOutput(file: string, force: boolean, kind: (f: string) => 'file' | 'dir' | 'other' | null): void {
+  const what = kind(file);
   if (what === 'dir') throw new UserError(`${file} is a directory; --out takes a file name`);
+  if (what === 'other') throw new UserError(`${file} is not a regular file (a device, FIFO or symlink); --out writes a new file and renames it into place (for JSONL on stdout leave out --out)`);
   if (what === 'file' && !force) throw new UserError(`${file} already exists; pass --force to replace it, or choose another --out`);
-  const parent = exists(dirname(file));
-  if (parent !== 'dir') throw new UserError(`${dirname(file)}: no such directory (for --out ${file})`);
+  if (kind(dirname(file)) !== 'dir') throw new UserError(`${dirname(file)}: no such directory (for --out ${file})`);
 }

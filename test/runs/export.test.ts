@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -169,6 +170,15 @@ test('errors a user can fix: the filter that matched nothing, what the run holds
   await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'jsonl', out: join(run, 'rollouts.sqlite'), force: true }), /one of the run's own files/);
   await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'jsonl', out: join(tmp, 'no', 'dir.jsonl') }), /no such directory/);
   await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'jsonl', out: tmp }), /is a directory/);
+  // a FIFO or a symlink (as /dev/null would be) is refused, force or not: renaming the file into place would replace it
+  const fifo = join(tmp, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  symlinkSync(join(tmp, 'notrun.txt'), join(tmp, 'link.jsonl'));
+  for (const special of [fifo, join(tmp, 'link.jsonl')]) {
+    await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'parquet', out: special, force: true }), /is not a regular file/);
+  }
+  assert.equal(lstatSync(fifo).isFIFO(), true);
+  assert.equal(readFileSync(join(tmp, 'link.jsonl'), 'utf8'), 'x');
   await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'csv' as 'jsonl', out }), /unknown --format "csv"/);
   await assert.rejects(exportRollouts({ run, kind: 'dpo' as 'sft', format: 'jsonl', out }), /unknown --kind "dpo"; expected one of sft, messages, preference, rollouts/);
   await assert.rejects(exportRollouts({ run, kind: 'rollouts', format: 'jsonl', out, dedup: true }), /--dedup applies to --kind sft and messages/);
