@@ -331,6 +331,6 @@ function whyEmpty(o: ExportOptions, plan: Plan, store: RolloutStore, s: ExportSu
     before = next;
   }
   if (s.skipped.multiTurn === s.read) return `all ${s.read} matching rollouts are multi-turn episodes, which have no single reply to ${o.kind === 'sft' ? 'export as a completion; --kind messages exports them whole' : 'compare'}`;
-  if (o.kind === 'preference') return `no group among the ${s.read} matching rollouts has two different replies with different rewards${o.minReward !== undefined ? ` where the better one has reward >= ${o.minReward}` : ''}: nothing to prefer`;
+  if (o.kind === 'preference') return `none of the ${s.skipped.sameReward} groups (the replies to one prompt at one step) among the ${s.read} matching rollouts has two different replies with different rewards${o.minReward !== undefined ? ` where the better one has reward >= ${o.minReward}` : ''}: nothing to prefer`;
   return `all ${s.read} matching rollouts were dropped (${s.skipped.duplicates} duplicates)`;
 }
