@@ -82,6 +82,42 @@ test('a real RL run: Parquet read by DuckDB holds the rows of the JSONL export; 
   assert.equal(phases, 'eval,preflight,train');
 });
 
+test('an eval run exports too (every phase by default), and multi-turn chats train with flywheel sft', () => {
+  assert.equal(trained.code, 0, trained.err);
+  const ev = join(tmp, 'ev');
+  const e = fw('eval', '--checkpoint', rl, '--env', envFile, '--n', '8', '--k', '8', '--max-tokens', '1', '--out', ev, '--json');
+  assert.equal(e.code, 0, e.err);
+  const r = fw('export', ev, '--kind', 'preference', '--out', join(tmp, 'ev.jsonl'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(r.out);
+  assert.equal(summary.phase, 'all');
+  const store = new RolloutStore(join(ev, 'rollouts.sqlite'));
+  const prompts = new Set([...store.rows({}, { blobs: false })].map((x) => x.prompt));
+  store.close();
+  const pairs = readFileSync(join(tmp, 'ev.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(pairs.length, summary.rows);
+  assert.ok(pairs.every((x) => prompts.has(x.prompt) && x.chosen !== x.rejected));
+
+  // multi-turn episodes (written here: the toy policy has no multi-turn environment), exported whole and trained on
+  const mt = join(tmp, 'mt');
+  RunDir.start(mt, 'rl', {});
+  const s = new RolloutStore(join(mt, 'rollouts.sqlite'));
+  s.insert(Array.from({ length: 6 }, (_, i) => ({
+    step: 1, phase: 'train' as const, env: 'm-v1', seed: i, difficulty: 1, hard: false, group: i, prompt: 'abc', completion: 'd\na', reward: 1, ok: true,
+    reason: 'correct', finish: 'stop' as const, turns: 2, promptTokens: 4, completionTokens: 2, sampling: {},
+    messages: [{ role: 'user', content: 'abc' }, { role: 'assistant', content: 'd' }, { role: 'user', content: `b${'abcd'[i % 4]}` }, { role: 'assistant', content: 'a' }],
+  })));
+  s.close();
+  assert.equal(fw('export', mt, '--kind', 'messages', '--out', join(tmp, 'mt.jsonl'), '--quiet').code, 0);
+  assert.equal(JSON.parse(readFileSync(join(tmp, 'mt.jsonl'), 'utf8').split('\n')[0]).messages.length, 4);
+  const t = fw('sft', '--data', join(tmp, 'mt.jsonl'), '--init', init, '--steps', '2', '--batch-size', '2', '--eval-every', '0', '--out', join(tmp, 'mt-sft'), '--quiet', '--json');
+  assert.equal(t.code, 0, t.err);
+  assert.equal(JSON.parse(t.out).steps, 2);
+  const sft = fw('export', mt, '--kind', 'sft');
+  assert.equal(sft.code, 1);
+  assert.match(sft.err, /all 6 matching rollouts are multi-turn episodes.*--kind messages exports them whole/);
+});
+
 test('bad input: a clear error and exit 1, never a stack trace; an existing --out is kept without --force', () => {
   const out = join(tmp, 'kept.jsonl');
   writeFileSync(out, 'mine\n');

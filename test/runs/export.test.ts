@@ -145,7 +145,7 @@ test('errors a user can fix: the filter that matched nothing, what the run holds
   await fails({ minReward: 2 }, /--min-reward 2 matches none/);
   await fails({ env: 'm-v1' }, /all 1 matching rollouts are multi-turn episodes.*--kind messages exports them whole/);
   await fails({ phase: 'eval', env: 'b-v1' }, /--env b-v1 matches none of the 2 rollouts left by the filters before it; environments there: a-v1 \(2\)/);
-  await assert.rejects(exportRollouts({ run, kind: 'preference', format: 'jsonl', out, env: 'a-v1', minReward: 1.5 }), /no group among the 7 matching rollouts has two different replies with different rewards where the better one has reward >= 1.5/);
+  await assert.rejects(exportRollouts({ run, kind: 'preference', format: 'jsonl', out, env: 'a-v1', minReward: 1.5 }), /none of the 2 groups \(the replies to one prompt at one step\) among the 7 matching rollouts has two different replies with different rewards where the better one has reward >= 1.5/);
   assert.equal(existsSync(out), false);
   assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.partial-')), [], 'no temporary file left');
 
