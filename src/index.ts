@@ -15,6 +15,7 @@ export { trainLM, trainStep, TRAIN_DEFAULTS, PRETRAIN_DEFAULTS, SFT_DEFAULTS, ty
 export { CorpusData, SftData } from './algos/lm_data.ts';
 export { RunDir, reconcile, RUN_FILES, RUN_KINDS, type RunKind, type MetricRow, type GivenSetting } from './runs/run_dir.ts';
 export { loadLM, lmCheckpoint, resolveModelDir, type LoadedLM, type LMCheckpointConfig } from './runs/lm_checkpoint.ts';
+export { exportRollouts, EXPORT_KINDS, EXPORT_FORMATS, type ExportOptions, type ExportSummary, type ExportKind, type ExportFormat } from './runs/export.ts';
 export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
 export { OpenAIPolicy, type OpenAIPolicyOptions, type Usage as OpenAIUsage } from './policy/openai.ts';
 export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';

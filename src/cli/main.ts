@@ -16,6 +16,7 @@ import { register as registerEnvServer } from './env_server.ts';
 import { register as registerSelfPlay } from './selfplay.ts';
 import { register as registerPlay } from './play.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerExport } from './export.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
@@ -36,6 +37,7 @@ registerEnvServer(program);
 registerSelfPlay(program);
 registerPlay(program);
 registerServe(program);
+registerExport(program);
 
 try {
   checkCommand(process.argv.slice(2));

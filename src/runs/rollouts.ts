@@ -1,7 +1,7 @@
 /**
  * The rollout store: every rollout of a run in one SQLite database
  * (<run>/rollouts.sqlite), a real database a user can open with `sqlite3`.
- * The schema is documented in docs/rollouts.md; one row is one trajectory
+ * The schema is documented in docs/rl.md; one row is one trajectory
  * (a single-turn completion, or a whole multi-turn episode).
  *
  * Writes go in one transaction per call, so a crash (kill -9 included)
@@ -75,10 +75,22 @@ export interface RolloutQuery {
   phase?: string;
   env?: string;
   minReward?: number;
-  difficulty?: number;
+  difficulty?: number | readonly number[]; // one level, or any of several
   fromStep?: number;
   toStep?: number;
+  ok?: boolean; // only verified successes (true) or only failures (false)
 }
+
+export interface RowOptions {
+  order?: 'id' | 'group'; // insertion order, or grouped: by phase, step, group index, then insertion order
+  blobs?: boolean; // decode the token, mask and log-prob blobs (default true); false skips reading them
+}
+
+/** Columns a tally can count by. */
+export type TallyColumn = 'phase' | 'env' | 'difficulty' | 'step' | 'ok';
+
+/** The store's columns without the blobs (what a reader that never looks at tokens selects). */
+const LIGHT_COLUMNS = 'id, step, phase, env, seed, difficulty, hard, grp, prompt, completion, messages, reward, ok, reason, advantage, finish, turns, prompt_tokens, completion_tokens, sampling';
 
 export class RolloutStore {
   private readonly db: Database.Database;
@@ -129,10 +141,23 @@ export class RolloutStore {
     return (this.db.prepare(`SELECT COUNT(*) AS n FROM rollouts ${where}`).get(params) as { n: number }).n;
   }
 
-  /** Rows matching the query, in insertion order (token blobs decoded). */
-  *rows(q: RolloutQuery = {}): Generator<RolloutRow & { id: number }> {
+  /** Rows matching the query, in insertion order unless told otherwise (token blobs decoded unless blobs is false). */
+  *rows(q: RolloutQuery = {}, opts: RowOptions = {}): Generator<RolloutRow & { id: number }> {
     const { where, params } = filter(q);
-    for (const raw of this.db.prepare(`SELECT * FROM rollouts ${where} ORDER BY id`).iterate(params)) yield fromSql(raw as Record<string, unknown>);
+    const cols = opts.blobs === false ? LIGHT_COLUMNS : '*';
+    const order = opts.order === 'group' ? 'phase, step, grp, id' : 'id';
+    for (const raw of this.db.prepare(`SELECT ${cols} FROM rollouts ${where} ORDER BY ${order}`).iterate(params)) yield fromSql(raw as Record<string, unknown>);
+  }
+
+  /** How many matching rows hold each value of a column, by value. */
+  tally(column: TallyColumn, q: RolloutQuery = {}): Map<string | number, number> {
+    const { where, params } = filter(q);
+    const out = new Map<string | number, number>();
+    for (const r of this.db.prepare(`SELECT ${column} AS v, COUNT(*) AS n FROM rollouts ${where} GROUP BY ${column} ORDER BY ${column}`).iterate(params)) {
+      const { v, n } = r as { v: string | number; n: number };
+      out.set(v, n);
+    }
+    return out;
   }
 
   close(): void {
@@ -146,9 +171,14 @@ function filter(q: RolloutQuery): { where: string; params: Record<string, unknow
   if (q.phase !== undefined) (parts.push('phase = @phase'), (params.phase = q.phase));
   if (q.env !== undefined) (parts.push('env = @env'), (params.env = q.env));
   if (q.minReward !== undefined) (parts.push('reward >= @minReward'), (params.minReward = q.minReward));
-  if (q.difficulty !== undefined) (parts.push('difficulty = @difficulty'), (params.difficulty = q.difficulty));
+  if (typeof q.difficulty === 'number') (parts.push('difficulty = @difficulty'), (params.difficulty = q.difficulty));
+  else if (q.difficulty !== undefined) {
+    const names = q.difficulty.map((d, i) => ((params[`difficulty${i}`] = d), `@difficulty${i}`));
+    parts.push(names.length ? `difficulty IN (${names.join(', ')})` : '0');
+  }
   if (q.fromStep !== undefined) (parts.push('step >= @fromStep'), (params.fromStep = q.fromStep));
   if (q.toStep !== undefined) (parts.push('step <= @toStep'), (params.toStep = q.toStep));
+  if (q.ok !== undefined) (parts.push('ok = @ok'), (params.ok = q.ok ? 1 : 0));
   return { where: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
