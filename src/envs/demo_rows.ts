@@ -12,6 +12,7 @@
  * The demonstrator's rng for seed s is Rng('demo:<id>:<s>'), so `sample` and
  * `demos` agree on the same seed, difficulty and teacher.
  */
+import { UserError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { demonstrate } from './demo.ts';
 import { runEpisode } from './multiturn/episode.ts';
@@ -26,10 +27,10 @@ export async function taskDemo(family: TaskFamily, seed: number, difficulty: num
   return { task, completion, verdict };
 }
 
-/** An episode of the reference policy. An environment that misbehaves (throws, malformed step) is an Error naming what it did. */
+/** An episode of the reference policy. An environment that misbehaves (throws, malformed step) is a UserError naming what it did. */
 export function referenceEpisode(family: MultiTurnFamily, seed: number, difficulty: number) {
   const run = runEpisode(family, (t) => family.solve(t), { seed, difficulty });
-  if (run.problem) throw new Error(`${family.id}: ${run.problem}`);
+  if (run.problem) throw new UserError(`${family.id}: ${run.problem}`);
   return run;
 }
 

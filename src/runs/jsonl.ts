@@ -8,7 +8,8 @@
  *   existing file       refused unless `force`; with force, replaced the same
  *                       atomic way (through a symlink: its target is replaced,
  *                       the link stays)
- *   special file        /dev/stdout, a FIFO, a character device: written
+ *   special file        /dev/stdout (written to descriptor 1 itself, whatever
+ *                       stdout is), a FIFO, a character device: written
  *                       through as it is, never renamed over
  *   directory           refused, with a message that says so
  *
@@ -19,7 +20,7 @@
  *   const w = await JsonlWriter.open('data/demos.jsonl', { force: false, flag: '--out' });
  *   try { for (const row of rows) await w.write(row); await w.close(); } catch (e) { await w.abort(); throw e; }
  */
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, write as fsWrite, type Stats } from 'node:fs';
 import { open, rm, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
@@ -39,7 +40,7 @@ export class JsonlWriter {
 
   private constructor(
     readonly path: string, // as the user gave it
-    private readonly handle: FileHandle,
+    private readonly handle: Sink,
     private readonly tmp: string | null, // renamed to `target` on close; null when writing through
     private readonly target: string,
     private readonly label: string,
@@ -49,8 +50,10 @@ export class JsonlWriter {
     const label = `${opts.flag ?? 'output'} ${path}`;
     const abs = resolve(path);
     const st = statOrNull(abs);
+    const fd = stdFd(abs);
+    if (fd !== null && st) return new JsonlWriter(path, fdSink(fd), null, abs, label); // our own stdout, even when it is a file: write to the fd itself
     if (st?.isDirectory()) throw new UserError(`${label} is a directory; give a file path (for example ${path.replace(/\/+$/, '')}/demos.jsonl)`);
-    if (st && !st.isFile()) return new JsonlWriter(path, await openOrExplain(abs, label), null, abs, label); // device, FIFO, socket: write through
+    if (st && !st.isFile()) return new JsonlWriter(path, await openOrExplain(abs, label, 'a'), null, abs, label); // device, FIFO, socket: write through
     if (st === null && isSymlink(abs)) return new JsonlWriter(path, await openOrExplain(abs, label), null, abs, label); // dangling link: create its target
     if (st && !opts.force) throw new UserError(`${label} already exists; pass --force to overwrite it, or choose another path`);
     const target = st ? realpathSync(abs) : abs;
@@ -121,9 +124,36 @@ function isSymlink(p: string): boolean {
   }
 }
 
-async function openOrExplain(p: string, label: string): Promise<FileHandle> {
+/** The descriptor a path names when it is one of this process's open streams (/dev/stdout, /dev/fd/N, /proc/self/fd/N), else null. */
+function stdFd(p: string): number | null {
+  const m = p.match(/^\/(?:dev\/(stdout|stderr|fd\/(\d+))|proc\/self\/fd\/(\d+))$/);
+  if (!m) return null;
+  return m[1] === 'stdout' ? 1 : m[1] === 'stderr' ? 2 : Number(m[2] ?? m[3]);
+}
+
+/** Writes to an already open descriptor (shared offset with whoever else writes to it); close leaves it open. */
+function fdSink(fd: number): Sink {
+  return {
+    async write(chunk) {
+      let buf = Buffer.from(chunk);
+      while (buf.length > 0) {
+        const n = await new Promise<number>((ok, ko) => fsWrite(fd, buf, (err, written) => (err ? ko(err) : ok(written))));
+        buf = buf.subarray(n);
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Where the bytes go: a file handle, or an inherited descriptor. */
+interface Sink {
+  write(chunk: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function openOrExplain(p: string, label: string, flags: 'w' | 'a' = 'w'): Promise<FileHandle> {
   try {
-    return await open(p, 'w');
+    return await open(p, flags);
   } catch (err) {
     throw explain(err, label);
   }
