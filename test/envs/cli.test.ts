@@ -155,7 +155,7 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     writeFileSync(bad, GOOD.replace("id: 'triple-v1'", "id: 'triple-v2', solve: () => 'Answer: 0'"));
     const [g, b, byFlag] = await Promise.all([flywheel(['envs', 'check', good]), flywheel(['envs', 'check', bad]), flywheel(['envs', 'check', '--env', good, '--json'])]);
     assert.equal(g.code, 0, g.stdout + g.stderr);
-    assert.match(g.stdout, /triple-v1: all 9 checks passed/);
+    assert.match(g.stdout, /triple-v1: all 11 checks passed/);
     assert.equal(b.code, 1);
     assert.match(b.stdout, /^FAIL {2}the reference solver verifies: seed 0, difficulty 1: solve\(\) got wrong/m);
     assert.equal(b.stderr, '');
