@@ -232,8 +232,8 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
   const difficultyOf = (i: number): number => (range ? (flags.difficulty ?? range.min + (i % (range.max - range.min + 1))) : 0);
 
   const out = await JsonlWriter.open(flags.out!, { force: flags.force, flag: '--out' });
-  const bar = progressBar(`demos ${idOf(entry)}`, n, { quiet: n < 1000 || flags.quiet });
   const stop = onInterrupt(() => bar.log('interrupted: stopping; nothing is written to --out (Ctrl-C again to quit at once)'));
+  const bar = progressBar(`demos ${idOf(entry)}`, n, { quiet: n < 1000 || flags.quiet }); // after the handler: its first line means Ctrl-C is handled
   let good = 0; // demos that verify (tasks) or earn reward (multi-turn); not counted for games
   let rewardSum = 0;
   try {

@@ -30,7 +30,10 @@ export async function taskDemo(family: TaskFamily, seed: number, difficulty: num
 /** An episode of the reference policy. An environment that misbehaves (throws, malformed step) is a UserError naming what it did. */
 export function referenceEpisode(family: MultiTurnFamily, seed: number, difficulty: number) {
   const run = runEpisode(family, (t) => family.solve(t), { seed, difficulty });
-  if (run.problem) throw new UserError(`${family.id}: ${run.problem}`);
+  if (run.problem) {
+    const inner = run.problem.match(/threw UserError: (.*)$/s); // a guarded user file already named itself (guard.ts)
+    throw new UserError(inner ? inner[1] : `${family.id}: ${run.problem}`);
+  }
   return run;
 }
 

@@ -20,7 +20,7 @@
  *   const w = await JsonlWriter.open('data/demos.jsonl', { force: false, flag: '--out' });
  *   try { for (const row of rows) await w.write(row); await w.close(); } catch (e) { await w.abort(); throw e; }
  */
-import { lstatSync, realpathSync, statSync, write as fsWrite, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, rmSync, statSync, write as fsWrite, type Stats } from 'node:fs';
 import { open, rm, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
@@ -44,7 +44,14 @@ export class JsonlWriter {
     private readonly tmp: string | null, // renamed to `target` on close; null when writing through
     private readonly target: string,
     private readonly label: string,
-  ) {}
+  ) {
+    // A second Ctrl-C exits at once (src/cli/signals.ts): still leave no temporary file behind.
+    if (tmp) process.once('exit', this.cleanup);
+  }
+
+  private readonly cleanup = (): void => {
+    if (this.tmp) rmSync(this.tmp, { force: true });
+  };
 
   static async open(path: string, opts: JsonlOptions = {}): Promise<JsonlWriter> {
     const label = `${opts.flag ?? 'output'} ${path}`;
@@ -78,6 +85,7 @@ export class JsonlWriter {
     this.closed = true;
     await this.handle.close();
     if (this.tmp) {
+      process.off('exit', this.cleanup);
       try {
         await rename(this.tmp, this.target);
       } catch (err) {
@@ -93,7 +101,10 @@ export class JsonlWriter {
       this.closed = true;
       await this.handle.close().catch(() => undefined);
     }
-    if (this.tmp) await rm(this.tmp, { force: true });
+    if (this.tmp) {
+      process.off('exit', this.cleanup);
+      await rm(this.tmp, { force: true });
+    }
   }
 
   private async flush(): Promise<void> {

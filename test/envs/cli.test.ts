@@ -271,4 +271,27 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     assert.match(r.stdout, /^FAIL {2}generate is deterministic across processes and returns in time: generate\(0, 1\) differs/m);
     assert.match(r.stdout, /random-v1: 1 of 11 checks failed/);
   });
+
+  test('demos stops on SIGINT (and at once on a second one): exit 130, nothing written to --out', async () => {
+    const interrupt = async (name: string, signals: number): Promise<{ code: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [join(REPO, 'bin/flywheel.js'), 'envs', 'demos', 'sort-v1', '--n', '5000000', '--out', join(dir, name)], { cwd: REPO });
+      let stderr = '';
+      let sent = false;
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (b) => {
+          stderr += b;
+          if (sent || !/demos sort-v1/.test(stderr)) return; // wait until the progress line is up: the loop is running
+          sent = true;
+          for (let i = 0; i < signals; i++) child.kill('SIGINT');
+        });
+        child.on('close', resolve);
+      });
+      return { code, stderr };
+    };
+    const [once, twice] = await Promise.all([interrupt('once.jsonl', 1), interrupt('twice.jsonl', 2)]);
+    assert.equal(once.code, 130, once.stderr);
+    assert.match(once.stderr, /interrupted: stopping; nothing is written to --out/);
+    assert.equal(twice.code, 130, twice.stderr);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('once') || f.startsWith('twice')), []);
+  });
 });
