@@ -27,7 +27,7 @@ import type { EnvEntry } from './types.ts';
 
 export interface CheckEnvOptions extends ConformanceOptions {
   source?: string; // registry id or file path the entry was loaded from; enables the cross-process check
-  processTimeoutMs?: number; // time limit of the child process, startup included (default 30000)
+  processTimeoutMs?: number; // time limit of generating in the child once it has loaded the environment (default 30000)
 }
 
 const CROSS = 'generate is deterministic across processes and returns in time';
@@ -102,6 +102,7 @@ interface CrossCheck extends Check {
   hung: boolean;
 }
 
+const LOAD_TIMEOUT_MS = 60_000; // loading the environment in the child, before the time limit of generating starts
 const CHILD = fileURLToPath(new URL('./check_child.ts', import.meta.url));
 
 async function crossProcessCheck(entry: EnvEntry, source: string, seeds: number, timeoutMs: number): Promise<CrossCheck> {
@@ -146,15 +147,21 @@ function runChild(source: string, seeds: number, timeoutMs: number): Promise<Chi
     const child = spawn(process.execPath, ['--import', tsx, CHILD, source, String(seeds)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let rest = '';
     let stderr = '';
-    const timer = setTimeout(() => {
+    // Loading (tsx compiling the file, the registry) gets its own, generous limit; the generating phase gets timeoutMs.
+    const expire = (): void => {
       out.timedOut = true;
       child.kill('SIGKILL');
-    }, timeoutMs);
+    };
+    let timer = setTimeout(expire, Math.max(LOAD_TIMEOUT_MS, timeoutMs));
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop()!;
       for (const line of lines) {
-        const msg = JSON.parse(line) as { start?: string; item?: ProbeItem; error?: string };
+        const msg = JSON.parse(line) as { loaded?: boolean; start?: string; item?: ProbeItem; error?: string };
+        if (msg.loaded) {
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        }
         if (msg.start !== undefined) out.started = msg.start;
         if (msg.item !== undefined) out.items.push(msg.item);
         if (msg.error !== undefined) out.error = msg.error;
