@@ -21,11 +21,18 @@ export interface EnvsFlags {
   completion?: string;
   completionFile?: string;
   out?: string;
+  force?: boolean;
+  quiet?: boolean;
+  errorRate?: number;
+  hardAccuracy?: number;
+  timeout?: number;
 }
 
 const ID_ARG = 'environment id (e.g. addsub-v1) or path to a .ts/.js file';
 const ENV_FLAG = ['--env <path>', "a user's environment file (.ts or .js), instead of an id"] as const;
 const JSON_FLAG = ['--json', 'print JSON instead of text'] as const;
+const ERROR_RATE_FLAG = ['--error-rate <r>', 'task families: probability of a slip on a non-hard task, in [0, 1] (overrides --skill); games: of a random move', probability] as const;
+const HARD_ACCURACY_FLAG = ['--hard-accuracy <a>', 'task families: probability of being right on a hard task, in [0, 1] (overrides --skill); else the systematic mistake', probability] as const;
 
 /** A commander parser for an integer in [min, max]. */
 function int(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -94,7 +101,9 @@ export function register(program: Command): void {
     .option('--difficulty <d>', "difficulty level (default: the environment's default)", int(-1_000_000))
     .option('--n <n>', 'how many samples', int(1, 10_000), 3)
     .option('--seed <s>', 'seed of the first sample; the others use seed + 1, seed + 2, ...', int(0), 0)
-    .option('--skill <s>', "demonstrator skill in [0, 1] (1 = perfect; see skillToDemoOptions)", probability, 0.8)
+    .option('--skill <s>', "demonstrator skill in [0, 1] (1 = perfect; see skillToDemoOptions)", probability)
+    .option(...ERROR_RATE_FLAG)
+    .option(...HARD_ACCURACY_FLAG)
     .option(...JSON_FLAG)
     .addHelpText(
       'after',
@@ -127,20 +136,30 @@ export function register(program: Command): void {
     .argument('[id]', ID_ARG)
     .option(...ENV_FLAG)
     .requiredOption('--n <n>', 'how many demonstrations', int(1))
-    .requiredOption('--skill <s>', 'demonstrator skill in [0, 1] (1 = perfect)', probability)
-    .requiredOption('--out <file>', 'output .jsonl file (written atomically)')
+    .option('--skill <s>', 'demonstrator skill in [0, 1] (1 = perfect): slips on (1 - skill) / 2 of easy tasks, right on `skill` of hard ones', probability, 1)
+    .option(...ERROR_RATE_FLAG)
+    .option(...HARD_ACCURACY_FLAG)
+    .requiredOption('--out <file>', 'output .jsonl file (written atomically; /dev/stdout and FIFOs are written through)')
+    .option('--force', 'overwrite --out if it exists')
+    .option('--quiet', 'no progress bar')
     .option('--seed <s>', 'seed of the first demonstration; the others use seed + 1, ...', int(0), 0)
     .option('--difficulty <d>', 'difficulty level (default: cycle through every level)', int(-1_000_000))
     .option(...JSON_FLAG)
-    .addHelpText('after', examples('flywheel envs demos addsub-v1 --n 10000 --skill 0.9 --out data/addsub.jsonl', 'flywheel envs demos connect4-v1 --n 200 --skill 0.8 --out data/c4.jsonl'))
+    .addHelpText('after', examples(
+        'flywheel envs demos addsub-v1 --n 10000 --skill 0.9 --out data/addsub.jsonl',
+        'flywheel envs demos ./my_env.ts --n 20000 --hard-accuracy 0.3 --error-rate 0.02 --out data/mine.jsonl   # right on 30% of hard tasks, slips on 2% of the rest',
+        'flywheel envs demos sort-v1 --n 5 --skill 0.5 --out /dev/stdout --quiet | head -2',
+        'flywheel envs demos connect4-v1 --n 200 --skill 0.8 --out data/c4.jsonl --force',
+      ))
     .action((id: string | undefined, flags: EnvsFlags) => run('demos', id, flags));
 
   envs
     .command('check')
-    .description('run the conformance suite on one environment; exits 1 if any check fails')
+    .description('run the conformance suite on one environment, and generate its tasks again in a fresh process (same tasks? returns in time?); exits 1 if any check fails')
     .argument('[id]', ID_ARG)
     .option(...ENV_FLAG)
     .option('--seeds <n>', 'seeds per difficulty (lower it for slow verifiers)', int(1, 1000), 6)
+    .option('--timeout <seconds>', 'time limit for generating in a fresh process (default 30) and for each verify (default 10)', int(1, 3600))
     .option(...JSON_FLAG)
     .addHelpText('after', examples('flywheel envs check addsub-v1', 'flywheel envs check ./examples/my_env.ts', 'flywheel envs check --env ./my_env.ts --json'))
     .action((id: string | undefined, flags: EnvsFlags) => run('check', id, flags));

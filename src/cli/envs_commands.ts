@@ -4,30 +4,63 @@
  * environment (a registry id, or a user's file: load.ts), then prints text or,
  * with --json, one JSON document on stdout. User mistakes are UserErrors.
  *
- * Demonstrations are seeded per item: the demonstrator's rng for seed s is
- * Rng('demo:<id>:<s>'), so `sample` and `demos` agree on the same seed,
- * difficulty and skill.
+ * Demonstrations come from src/envs/demo_rows.ts (seeded per item, so
+ * `sample` and `demos` agree on the same seed, difficulty and teacher). A
+ * user's file is wrapped by guardUserEntry, so a throw in their code is a
+ * clear error naming the file and function (`check` runs the raw entry: the
+ * suite reports throws as failed checks).
  */
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, fstatSync, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../util/errors.ts';
-import { Rng } from '../util/rng.ts';
-import { checkGame, checkMultiTurnFamily, checkTaskFamily, formatReport } from '../envs/conformance.ts';
-import { demonstrate, skillToDemoOptions, skillToPlayerSpec } from '../envs/demo.ts';
+import { yieldNow } from '../util/async.ts';
+import { checkEnv } from '../envs/check.ts';
+import { formatReport } from '../envs/conformance.ts';
+import { skillToDemoOptions, skillToPlayerSpec } from '../envs/demo.ts';
+import { demoRow, referenceEpisode, scriptedGame, taskDemo, type DemoTeacher } from '../envs/demo_rows.ts';
+import { guardUserEntry } from '../envs/guard.ts';
 import { isEnvPath, loadEnvFile } from '../envs/load.ts';
-import type { DifficultyRange, EnvEntry, Game, MultiTurnFamily, Task, TaskFamily, Verdict } from '../envs/types.ts';
+import type { DifficultyRange, EnvEntry, Game, Task, Verdict } from '../envs/types.ts';
+import { JsonlWriter } from '../runs/jsonl.ts';
+import { exitCode, onInterrupt } from './signals.ts';
+import { progressBar } from './progress.ts';
 import type { EnvsFlags } from './envs.ts';
 
 // ------------------------------------------------------------------ shared helpers
 
-/** The environment named by the id argument or --env. */
-async function target(id: string | undefined, flags: EnvsFlags): Promise<EnvEntry> {
+/** The id or path named by the id argument or --env. */
+function sourceOf(id: string | undefined, flags: EnvsFlags): { name: string; file: boolean } {
   if (id !== undefined && flags.env !== undefined) throw new UserError(`give an environment id or --env PATH, not both (got "${id}" and --env ${flags.env})`);
   const name = flags.env ?? id;
   if (name === undefined) throw new UserError('which environment? give an id (`flywheel envs list` shows them) or a path to your .ts/.js file');
-  if (flags.env !== undefined || isEnvPath(name)) return loadEnvFile(name);
+  return { name, file: flags.env !== undefined || isEnvPath(name) };
+}
+
+/** The environment named by the id argument or --env; a user's file is guarded unless `raw`. */
+async function target(id: string | undefined, flags: EnvsFlags, raw = false): Promise<EnvEntry> {
+  const { name, file } = sourceOf(id, flags);
+  if (file) {
+    const entry = await loadEnvFile(name);
+    return raw ? entry : guardUserEntry(entry, name);
+  }
   const { getEnv } = await import('../envs/registry.ts');
   return getEnv(name);
+}
+
+/**
+ * The teacher of sample and demos: --skill sets both error rates on one axis
+ * (skillToDemoOptions); --error-rate and --hard-accuracy override either.
+ * Games: players that slip with probability --error-rate (or the skill's).
+ */
+function teacherOf(flags: EnvsFlags, entry: EnvEntry, defaultSkill: number): DemoTeacher {
+  const task = { ...skillToDemoOptions(flags.skill ?? defaultSkill) };
+  if (flags.errorRate !== undefined) task.errorRate = flags.errorRate;
+  if (flags.hardAccuracy !== undefined) task.hardAccuracy = flags.hardAccuracy;
+  if (entry.kind !== 'task' && (flags.errorRate !== undefined || flags.hardAccuracy !== undefined)) {
+    if (entry.kind === 'multiturn') throw new UserError(`${idOf(entry)} is a multi-turn environment: its demonstrations come from the reference policy; --error-rate and --hard-accuracy apply to task families`);
+    if (flags.hardAccuracy !== undefined) throw new UserError(`${idOf(entry)} is a game: --hard-accuracy applies to task families (games take --skill or --error-rate)`);
+  }
+  const playerSpec = flags.errorRate !== undefined ? (flags.errorRate === 0 ? 'perfect' : flags.errorRate === 1 ? 'random' : `noisy:${flags.errorRate}`) : skillToPlayerSpec(flags.skill ?? defaultSkill);
+  return { task, playerSpec };
 }
 
 function idOf(entry: EnvEntry): string {
@@ -51,47 +84,6 @@ const resultWord = (r: number): string => (r > 0 ? 'first player won' : r < 0 ? 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
-}
-
-/** One task with its demonstration and the demonstration's verdict. */
-async function taskDemo(family: TaskFamily, seed: number, difficulty: number, skill: number) {
-  const task = family.generate(seed, difficulty);
-  const completion = demonstrate(family, task, new Rng(`demo:${family.id}:${seed}`), skillToDemoOptions(skill));
-  const verdict = await family.verify(task, completion);
-  return { task, completion, verdict };
-}
-
-/** An episode of the reference policy: the transcript as alternating env/policy turns. */
-function referenceEpisode(family: MultiTurnFamily, seed: number, difficulty: number) {
-  const ep = family.create();
-  const texts = [ep.reset(seed, difficulty)];
-  const turns: { role: 'env' | 'policy'; text: string; reward?: number }[] = [{ role: 'env', text: texts[0] }];
-  let total = 0;
-  let reason = 'out_of_turns';
-  for (let t = 0; t < family.maxTurns; t++) {
-    const action = family.solve(texts);
-    const r = ep.step(action);
-    texts.push(action);
-    turns.push({ role: 'policy', text: action, reward: r.reward });
-    total += r.reward;
-    if (r.done) {
-      reason = typeof r.info.reason === 'string' ? r.info.reason : 'done';
-      break;
-    }
-    texts.push(r.observation);
-    turns.push({ role: 'env', text: r.observation });
-  }
-  return { turns, total, reason };
-}
-
-/** A game between two players of the given skill (see skillToPlayerSpec). */
-async function scriptedGame(game: Game<unknown>, seed: number, skill: number) {
-  const { makePlayer, playGame } = await import('../envs/games/players.ts');
-  const spec = skillToPlayerSpec(skill);
-  const record = playGame(game, makePlayer(game, spec), makePlayer(game, spec), new Rng(`demo:${game.id}:${seed}`));
-  let s = game.initial();
-  for (const m of record.moves) s = game.play(s, m);
-  return { record, final: game.render(s) };
 }
 
 /** Awaits f on each item in turn (not concurrently: verifiers may run sandboxed processes). */
@@ -161,11 +153,11 @@ export async function sample(id: string | undefined, flags: EnvsFlags): Promise<
   const entry = await target(id, flags);
   const n = flags.n ?? 3;
   const seed0 = flags.seed ?? 0;
-  const skill = flags.skill ?? 0.8;
+  const teacher = teacherOf(flags, entry, 0.8);
   const seeds = Array.from({ length: n }, (_, i) => seed0 + i);
   if (entry.kind === 'game') {
     const g = entry.game as Game<unknown>;
-    const games = await mapInOrder(seeds, async (seed) => ({ env: g.id, seed, ...(await scriptedGame(g, seed, skill)) }));
+    const games = await mapInOrder(seeds, async (seed) => ({ env: g.id, seed, ...(await scriptedGame(g, seed, teacher.playerSpec)) }));
     print(flags, games, () =>
       games
         .map(({ env, seed, record: r, final }) => `--- ${env} seed ${seed}: ${r.players[0]} vs ${r.players[1]} ---\nmoves: ${r.moves.join(' ')}\nresult: ${r.result} (${resultWord(r.result)})\nfinal position:\n${indent(final)}`)
@@ -176,7 +168,10 @@ export async function sample(id: string | undefined, flags: EnvsFlags): Promise<
   const d = level(entry.family.difficulty, flags.difficulty, entry.family.id);
   if (entry.kind === 'multiturn') {
     const mt = entry.family;
-    const episodes = seeds.map((seed) => ({ env: mt.id, seed, difficulty: d, ...referenceEpisode(mt, seed, d) }));
+    const episodes = seeds.map((seed) => {
+      const { turns, total, reason } = referenceEpisode(mt, seed, d);
+      return { env: mt.id, seed, difficulty: d, turns, total, reason };
+    });
     print(flags, episodes, () =>
       episodes
         .map((e) => [`--- ${e.env} seed ${e.seed} difficulty ${e.difficulty} (reference policy) ---`, ...e.turns.map((t) => `${t.role === 'env' ? 'env:   ' : 'policy:'} ${t.text}`), `total reward ${e.total} (${e.reason})`].join('\n'))
@@ -186,8 +181,9 @@ export async function sample(id: string | undefined, flags: EnvsFlags): Promise<
   }
   const tf = entry.family;
   const samples = await mapInOrder(seeds, async (seed) => {
-    const { task, completion, verdict } = await taskDemo(tf, seed, d, skill);
-    return { env: tf.id, seed, difficulty: d, prompt: task.prompt, answer: task.answer, hard: tf.isHard(task), reference: tf.solve(task), demo: completion, skill, verdict };
+    const { task, completion, verdict } = await taskDemo(tf, seed, d, teacher.task);
+    const { errorRate, hardAccuracy } = teacher.task;
+    return { env: tf.id, seed, difficulty: d, prompt: task.prompt, answer: task.answer, hard: tf.isHard(task), reference: tf.solve(task), demo: completion, skill: flags.skill ?? 0.8, errorRate, hardAccuracy, verdict };
   });
   print(flags, samples, () =>
     samples
@@ -197,7 +193,7 @@ export async function sample(id: string | undefined, flags: EnvsFlags): Promise<
           `prompt:\n${indent(s.prompt, '  ')}`,
           `answer:    ${s.answer}`,
           `reference: ${s.reference}`,
-          `demo (skill ${s.skill}): ${s.demo}`,
+          `demo (error rate ${s.errorRate}, hard accuracy ${s.hardAccuracy}): ${s.demo}`,
           `verdict:   ${verdictLine(s.verdict)}`,
         ].join('\n'),
       )
@@ -220,6 +216,7 @@ export async function verify(id: string | undefined, flags: EnvsFlags): Promise<
 function readCompletion(file: string): string {
   if (file === '-') return readFileSync(0, 'utf8');
   if (!existsSync(file)) throw new UserError(`completion file not found: ${file}`);
+  if (!statSync(file).isFile() && statSync(file).isDirectory()) throw new UserError(`--completion-file ${file} is a directory; give the file that holds the completion (- reads stdin)`);
   return readFileSync(file, 'utf8');
 }
 
@@ -228,71 +225,79 @@ function readCompletion(file: string): string {
 export async function demos(id: string | undefined, flags: EnvsFlags): Promise<void> {
   const entry = await target(id, flags);
   const n = flags.n!;
-  const skill = flags.skill!;
+  const teacher = teacherOf(flags, entry, flags.skill!);
   const seed0 = flags.seed ?? 0;
-  const out = resolve(flags.out!);
-  if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new UserError(`--out ${flags.out}: directory ${dirname(out)} does not exist`);
   const range = entry.kind === 'game' ? null : entry.family.difficulty;
   if (range && flags.difficulty !== undefined) level(range, flags.difficulty, idOf(entry));
   const difficultyOf = (i: number): number => (range ? (flags.difficulty ?? range.min + (i % (range.max - range.min + 1))) : 0);
 
-  const tmp = `${out}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const out = await JsonlWriter.open(flags.out!, { force: flags.force, flag: '--out' });
+  const stop = onInterrupt(() => bar.log('interrupted: stopping; nothing is written to --out (Ctrl-C again to quit at once)'));
+  const bar = progressBar(`demos ${idOf(entry)}`, n, { quiet: n < 1000 || flags.quiet }); // after the handler: its first line means Ctrl-C is handled
   let good = 0; // demos that verify (tasks) or earn reward (multi-turn); not counted for games
   let rewardSum = 0;
   try {
-    let batch = '';
-    for (let i = 0; i < n; i++) {
-      const seed = seed0 + i;
-      const d = difficultyOf(i);
-      let row: object;
-      if (entry.kind === 'task') {
-        const { task, completion, verdict } = await taskDemo(entry.family, seed, d, skill);
-        row = { prompt: task.prompt, completion, env: task.env, seed, difficulty: d, ok: verdict.ok, reward: verdict.reward };
-        if (verdict.ok) good++;
-        rewardSum += verdict.reward;
-      } else if (entry.kind === 'multiturn') {
-        const e = referenceEpisode(entry.family, seed, d);
-        const messages = e.turns.map((t) => ({ role: t.role === 'env' ? 'user' : 'assistant', content: t.text }));
-        row = { messages, env: entry.family.id, seed, difficulty: d, reward: e.total };
-        if (e.total > 0) good++;
-        rewardSum += e.total;
-      } else {
-        const { record } = await scriptedGame(entry.game as Game<unknown>, seed, skill);
-        row = { ...record, seed };
-        rewardSum += record.result; // mean result: +1 first player wins, -1 second
+    for (let i = 0; i < n && !stop.requested; i++) {
+      const r = await demoRow(entry, seed0 + i, difficultyOf(i), teacher);
+      await out.write(r.row);
+      if (r.good) good++;
+      rewardSum += r.reward;
+      if (i % 64 === 63) {
+        bar.update(i + 1, { good: String(good) });
+        await yieldNow(); // lets Ctrl-C and the progress timer in
       }
-      batch += `${JSON.stringify(row)}\n`;
-      if (batch.length > 1 << 16 || i === n - 1) {
-        writeSync(fd, batch);
-        batch = '';
-      }
-      if (n >= 1000 && (i + 1) % Math.ceil(n / 10) === 0) process.stderr.write(`demos: ${i + 1}/${n}\n`);
     }
-    closeSync(fd);
-    renameSync(tmp, out);
+    bar.update(out.lines, { good: String(good) });
+    bar.stop();
+    if (stop.requested) {
+      await out.abort();
+      process.exitCode = exitCode(stop.signal);
+      return;
+    }
+    await out.close();
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
+    bar.stop();
+    await out.abort();
     throw err;
+  } finally {
+    stop.dispose();
   }
   const env = idOf(entry);
-  const summary = { out: flags.out, env, kind: entry.kind, n, skill, good: entry.kind === 'game' ? null : good, meanReward: rewardSum / n };
+  const summary = {
+    out: flags.out,
+    env,
+    kind: entry.kind,
+    n,
+    skill: flags.skill,
+    errorRate: entry.kind === 'task' ? teacher.task.errorRate : null,
+    hardAccuracy: entry.kind === 'task' ? teacher.task.hardAccuracy : null,
+    good: entry.kind === 'game' ? null : good,
+    meanReward: rewardSum / n,
+  };
   const what = entry.kind === 'task' ? `${good} verify` : entry.kind === 'multiturn' ? `${good} earn reward` : `mean result ${summary.meanReward.toFixed(3)}`;
-  print(flags, summary, () => `wrote ${n} ${env} demonstrations to ${flags.out} (${what})`);
+  const text = `wrote ${n} ${env} demonstrations to ${flags.out} (${what})`;
+  // Demonstrations written to our own stdout: the summary goes to stderr, so the JSONL stays clean.
+  if (sameAsStdout(flags.out!)) process.stderr.write(`${flags.json ? JSON.stringify(summary) : text}\n`);
+  else print(flags, summary, () => text);
+}
+
+function sameAsStdout(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = fstatSync(1);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 // ------------------------------------------------------------------ check
 
 export async function check(id: string | undefined, flags: EnvsFlags): Promise<void> {
-  const entry = await target(id, flags);
-  const opts = { seeds: flags.seeds };
-  const report =
-    entry.kind === 'task' ? await checkTaskFamily(entry.family, opts) : entry.kind === 'multiturn' ? await checkMultiTurnFamily(entry.family, opts) : await checkGame(entry.game, opts);
+  const { name, file } = sourceOf(id, flags);
+  const entry = await target(id, flags, true);
+  const timeoutMs = flags.timeout === undefined ? undefined : flags.timeout * 1000;
+  const report = await checkEnv(entry, { seeds: flags.seeds, source: file ? name : idOf(entry), processTimeoutMs: timeoutMs, verifyTimeoutMs: timeoutMs });
   print(flags, report, () => formatReport(report));
   if (!report.ok) process.exitCode = 1;
 }

@@ -88,6 +88,15 @@ export async function checkTaskFamily(family: TaskFamily, opts: ConformanceOptio
   if (!list.checks[0].ok) return list.report(id, 'task'); // nothing else is meaningful
   const L = levels(family.difficulty);
 
+  await list.run('generate returns a Task synchronously', (bad) => {
+    const t: unknown = family.generate(0, family.difficulty.default);
+    if (t instanceof Promise || typeof (t as { then?: unknown })?.then === 'function') {
+      (t as Promise<unknown>).then?.(undefined, () => undefined);
+      bad('generate returned a Promise (an async function?); it must return the Task itself: generate(seed, difficulty) => ({ env, seed, difficulty, prompt, answer, meta })');
+    } else if (typeof t !== 'object' || t === null) bad(`generate returned ${t === null ? 'null' : typeof t}, not a Task object`);
+  });
+  if (!list.checks[1].ok) return list.report(id, 'task'); // every other check would fail for the same reason
+
   await list.run('generate is deterministic and tasks round-trip through JSON', (bad) => {
     for (const d of L)
       for (let seed = 0; seed < N; seed++) {

@@ -122,6 +122,7 @@ export function verdictProblem(v: unknown): string | null {
 
 /** Problems with a step result's shape; null when fine. */
 export function stepProblem(r: unknown): string | null {
+  if (r instanceof Promise) return 'step() returned a Promise; it must return its StepResult synchronously';
   if (typeof r !== 'object' || r === null) return `step result is ${typeof r}, not an object`;
   const { observation, reward, done, info } = r as StepResult;
   if (typeof observation !== 'string') return `observation is ${typeof observation}, not a string`;

@@ -15,65 +15,19 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Rng } from '../util/rng.ts';
 import type { Game, MultiTurnFamily } from './types.ts';
+import { runEpisode } from './multiturn/episode.ts';
 import {
   CheckList,
-  describeError,
   expectRangeError,
   JUNK_COMPLETIONS,
   levels,
   metadataProblems,
   short,
-  stepProblem,
   type ConformanceOptions,
   type ConformanceReport,
 } from './conformance_base.ts';
 
 // ------------------------------------------------------------------ multi-turn
-
-interface EpisodeRun {
-  transcript: string[]; // observation, action, observation, ... (the final '' observation is left out)
-  rewards: number[]; // one per action
-  done: boolean;
-  problem: string | null; // a throw or a malformed step result stops the episode
-}
-
-/** Plays one episode with `policy`, stopping at done or after maxTurns actions. */
-function runEpisode(
-  family: MultiTurnFamily,
-  seed: number,
-  difficulty: number,
-  policy: (transcript: readonly string[], turn: number) => string,
-): EpisodeRun {
-  const ep = family.create();
-  const first = ep.reset(seed, difficulty);
-  const run: EpisodeRun = { transcript: [first], rewards: [], done: false, problem: null };
-  if (typeof first !== 'string') return { ...run, problem: `reset() returned ${typeof first}, not a string` };
-  for (let turn = 0; turn < family.maxTurns; turn++) {
-    const action = policy(run.transcript, turn);
-    run.transcript.push(action);
-    let r;
-    try {
-      r = ep.step(action);
-    } catch (err) {
-      run.problem = `step(${short(action)}) threw ${describeError(err)}`;
-      return run;
-    }
-    const p = stepProblem(r);
-    if (p) {
-      run.problem = `step(${short(action)}): ${p}`;
-      return run;
-    }
-    run.rewards.push(r!.reward);
-    if (r!.done) {
-      run.done = true;
-      return run;
-    }
-    run.transcript.push(r!.observation);
-  }
-  return run;
-}
-
-const total = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 export async function checkMultiTurnFamily(family: MultiTurnFamily, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
   const N = opts.seeds ?? 6;
@@ -88,13 +42,14 @@ export async function checkMultiTurnFamily(family: MultiTurnFamily, opts: Confor
   if (!list.checks[0].ok) return list.report(id, 'multiturn');
   const L = levels(family.difficulty);
   const reference = (t: readonly string[]) => family.solve(t);
+  const play = (seed: number, difficulty: number, act: (t: readonly string[], turn: number) => string) => runEpisode(family, act, { seed, difficulty });
 
   await list.run('episodes are deterministic per seed and differ across seeds', (bad) => {
     for (const d of L) {
       const seen = new Set<string>();
       for (let seed = 0; seed < N; seed++) {
-        const a = runEpisode(family, seed, d, reference);
-        const b = runEpisode(family, seed, d, reference);
+        const a = play(seed, d, reference);
+        const b = play(seed, d, reference);
         if (!isDeepStrictEqual(a, b)) bad(`seed ${seed}, difficulty ${d}: two runs of the reference policy differ`);
         seen.add(JSON.stringify(a.transcript));
       }
@@ -106,9 +61,9 @@ export async function checkMultiTurnFamily(family: MultiTurnFamily, opts: Confor
   await list.run('the reference policy earns positive reward within maxTurns', (bad) => {
     for (const d of L)
       for (let seed = 0; seed < N; seed++) {
-        const run = runEpisode(family, seed, d, reference);
+        const run = play(seed, d, reference);
         const where = `seed ${seed}, difficulty ${d}`;
-        const sum = total(run.rewards);
+        const sum = run.total;
         if (run.problem) bad(`${where}: ${run.problem}`);
         else if (!run.done) bad(`${where}: not done after maxTurns = ${family.maxTurns} actions`);
         else if (!(sum > 0 && sum <= 1)) bad(`${where}: total reward ${sum}, expected in (0, 1]`);
@@ -121,11 +76,11 @@ export async function checkMultiTurnFamily(family: MultiTurnFamily, opts: Confor
     const episodes = Math.ceil(J / family.maxTurns) + 1;
     for (let e = 0; e < episodes; e++) {
       const d = L[e % L.length];
-      const run = runEpisode(family, e, d, (_, turn) => JUNK_COMPLETIONS[(e * family.maxTurns + turn) % J][1]);
+      const run = play(e, d, (_, turn) => JUNK_COMPLETIONS[(e * family.maxTurns + turn) % J][1]);
       const where = `junk episode ${e} (difficulty ${d})`;
       if (run.problem) bad(`${where}: ${run.problem}`);
       else if (!run.done) bad(`${where}: not done after maxTurns = ${family.maxTurns} actions`);
-      else if (total(run.rewards) !== 0) bad(`${where}: junk earned total reward ${total(run.rewards)}`);
+      else if (run.total !== 0) bad(`${where}: junk earned total reward ${run.total}`);
     }
     return `${episodes} episodes`;
   });

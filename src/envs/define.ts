@@ -13,10 +13,20 @@
  * generate() is wrapped so the contract holds by construction: a bad
  * difficulty throws RangeError, and the Rng is seeded from (id, seed,
  * difficulty) so the same inputs always give the same task.
+ *
+ * The built-in families (tasks/*) are written with it too, giving every
+ * member, so seeding and the difficulty check live here once.
  */
 import { Rng } from '../util/rng.ts';
 import { formatAnswer, verifyExact } from './answer.ts';
 import type { DifficultyRange, Json, Task, TaskFamily, Verdict } from './types.ts';
+
+/** What a generator draws for one task: the prompt, the correct final answer, and any data verify needs. */
+export interface DrawnTask {
+  prompt: string;
+  answer: string | number;
+  meta?: { [k: string]: Json };
+}
 
 /** What you write; every optional member has the default listed above. */
 export interface TaskSpec {
@@ -24,7 +34,7 @@ export interface TaskSpec {
   description: string; // one line
   difficulty: { min: number; max: number; default?: number }; // integers; default defaults to min
   /** One task drawn from `rng`: the prompt, the correct final answer, and any data verify needs. */
-  generate(rng: Rng, difficulty: number): { prompt: string; answer: string | number; meta?: { [k: string]: Json } };
+  generate(rng: Rng, difficulty: number): DrawnTask;
   /** Maps an extracted answer to canonical form before comparing with task.answer; null means malformed. */
   normalize?(text: string): string | null;
   verify?(task: Task, completion: string): Verdict | Promise<Verdict>;

@@ -33,4 +33,6 @@ export {
   type ConformanceOptions,
   type ConformanceReport,
 } from './conformance.ts';
+export { checkEnv, type CheckEnvOptions } from './check.ts';
+export { runEpisode, type Act, type EpisodeRun, type Turn } from './multiturn/episode.ts';
 export { Rng } from '../util/rng.ts';

@@ -155,7 +155,7 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     writeFileSync(bad, GOOD.replace("id: 'triple-v1'", "id: 'triple-v2', solve: () => 'Answer: 0'"));
     const [g, b, byFlag] = await Promise.all([flywheel(['envs', 'check', good]), flywheel(['envs', 'check', bad]), flywheel(['envs', 'check', '--env', good, '--json'])]);
     assert.equal(g.code, 0, g.stdout + g.stderr);
-    assert.match(g.stdout, /triple-v1: all 9 checks passed/);
+    assert.match(g.stdout, /triple-v1: all 11 checks passed/);
     assert.equal(b.code, 1);
     assert.match(b.stdout, /^FAIL {2}the reference solver verifies: seed 0, difficulty 1: solve\(\) got wrong/m);
     assert.equal(b.stderr, '');
@@ -176,6 +176,7 @@ describe('flywheel envs', { concurrency: 4 }, () => {
       flywheel(['envs', 'verify', 'addsub-v1', '--seed', '1']),
       flywheel(['envs', 'sample', 'addsub-v1', '--difficulty', '99']),
       flywheel(['envs', 'demos', 'addsub-v1', '--n', '2', '--skill', '1', '--out', join(dir, 'no/such/dir/x.jsonl')]),
+      flywheel(['envs', 'verify', 'addsub-v1', '--seed', '1', '--completion-file', dir]),
       flywheel(['envs', 'sample', 'addsub-v1', '--env', './examples/my_env.ts']),
       flywheel(['envs', 'sample']),
     ]);
@@ -185,8 +186,9 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     assertUserError(runs[3], /give exactly one of --completion TEXT or --completion-file FILE/);
     assertUserError(runs[4], /--difficulty 99 is out of range for addsub-v1: 1\.\.8/);
     assertUserError(runs[5], /--out .*: directory .* does not exist/);
-    assertUserError(runs[6], /give an environment id or --env PATH, not both/);
-    assertUserError(runs[7], /which environment\?/);
+    assertUserError(runs[6], /--completion-file .* is a directory/);
+    assertUserError(runs[7], /give an environment id or --env PATH, not both/);
+    assertUserError(runs[8], /which environment\?/);
     assert.ok(!existsSync(join(dir, 'no')));
   });
 
@@ -203,5 +205,93 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     assert.doesNotMatch(n.stderr + skill.stderr, /\n\s+at /);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Examples:\n {2}\$ flywheel envs sample addsub-v1/);
+  });
+
+  test('demos --error-rate and --hard-accuracy make exactly the teacher asked for', async () => {
+    const out = join(dir, 'teacher.jsonl');
+    const r = await flywheel(['envs', 'demos', 'addsub-v1', '--n', '400', '--error-rate', '0', '--hard-accuracy', '0', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.errorRate, 0);
+    assert.equal(summary.hardAccuracy, 0);
+    const family = getEnv('addsub-v1');
+    assert.ok(family.kind === 'task');
+    let hard = 0;
+    for (const row of readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l))) {
+      const isHard = family.family.isHard(family.family.generate(row.seed, row.difficulty));
+      if (isHard) hard++;
+      assert.equal(row.ok, !isHard, `seed ${row.seed}: right exactly on the easy tasks`);
+    }
+    assert.ok(hard > 50 && hard < 350, `${hard} hard tasks`);
+    const [game, multi] = await Promise.all([
+      flywheel(['envs', 'demos', 'tictactoe-v1', '--n', '1', '--hard-accuracy', '0.5', '--out', join(dir, 'g.jsonl')]),
+      flywheel(['envs', 'sample', 'retry-arith-v1', '--error-rate', '0.1']),
+    ]);
+    assertUserError(game, /tictactoe-v1 is a game: --hard-accuracy applies to task families/);
+    assertUserError(multi, /multi-turn environment: its demonstrations come from the reference policy/);
+  });
+
+  test('demos --out: refuses an existing file without --force and a directory; writes through /dev/stdout', async () => {
+    const out = join(dir, 'keep.jsonl');
+    writeFileSync(out, 'precious\n');
+    const [refused, isDir, stdout] = await Promise.all([
+      flywheel(['envs', 'demos', 'sort-v1', '--n', '2', '--out', out]),
+      flywheel(['envs', 'demos', 'sort-v1', '--n', '2', '--out', dir]),
+      flywheel(['envs', 'demos', 'sort-v1', '--n', '3', '--skill', '1', '--out', '/dev/stdout']),
+    ]);
+    assertUserError(refused, /--out .*keep\.jsonl already exists; pass --force to overwrite it/);
+    assert.equal(readFileSync(out, 'utf8'), 'precious\n');
+    assertUserError(isDir, /--out .* is a directory; give a file path/);
+    assert.equal(stdout.code, 0, stdout.stderr);
+    const rows = stdout.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)); // only rows on stdout: the summary went to stderr
+    assert.deepEqual(rows.map((r) => r.seed), [0, 1, 2]);
+    assert.match(stdout.stderr, /wrote 3 sort-v1 demonstrations to \/dev\/stdout/);
+    const forced = await flywheel(['envs', 'demos', 'sort-v1', '--n', '2', '--out', out, '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(readFileSync(out, 'utf8').trimEnd().split('\n').length, 2);
+  });
+
+  test("a throw in a user's file is one error line naming the file and the function", async () => {
+    const p = join(dir, 'throws.ts');
+    writeFileSync(p, GOOD.replace('stat:', "verify: () => { throw new TypeError('oops'); },\n  stat:"));
+    const runs = await Promise.all([
+      flywheel(['envs', 'sample', p, '--n', '1']),
+      flywheel(['envs', 'verify', p, '--seed', '1', '--completion', 'x']),
+      flywheel(['envs', 'demos', p, '--n', '2', '--out', join(dir, 'throws.jsonl')]),
+    ]);
+    for (const r of runs) assertUserError(r, /throws\.ts: verify\(\) threw TypeError: oops \(at throws\.ts:\d+:\d+\)/);
+    assert.ok(!existsSync(join(dir, 'throws.jsonl')));
+  });
+
+  test('check catches a generator that differs between processes (Math.random at module level)', async () => {
+    const p = join(dir, 'random.ts');
+    writeFileSync(p, GOOD.replace("id: 'triple-v1'", "id: 'random-v1'").replace('answer: 3 * n', 'answer: 3 * n + BIAS').replace('export default', 'const BIAS = Math.floor(Math.random() * 1e9);\nexport default'));
+    const r = await flywheel(['envs', 'check', p, '--seeds', '2']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^FAIL {2}generate is deterministic across processes and returns in time: generate\(0, 1\) differs/m);
+    assert.match(r.stdout, /random-v1: 1 of 11 checks failed/);
+  });
+
+  test('demos stops on SIGINT (and at once on a second one): exit 130, nothing written to --out', async () => {
+    const interrupt = async (name: string, signals: number): Promise<{ code: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [join(REPO, 'bin/flywheel.js'), 'envs', 'demos', 'sort-v1', '--n', '5000000', '--out', join(dir, name)], { cwd: REPO });
+      let stderr = '';
+      let sent = false;
+      const code = await new Promise<number | null>((resolve) => {
+        child.stderr.on('data', (b) => {
+          stderr += b;
+          if (sent || !/demos sort-v1/.test(stderr)) return; // wait until the progress line is up: the loop is running
+          sent = true;
+          for (let i = 0; i < signals; i++) child.kill('SIGINT');
+        });
+        child.on('close', resolve);
+      });
+      return { code, stderr };
+    };
+    const [once, twice] = await Promise.all([interrupt('once.jsonl', 1), interrupt('twice.jsonl', 2)]);
+    assert.equal(once.code, 130, once.stderr);
+    assert.match(once.stderr, /interrupted: stopping; nothing is written to --out/);
+    assert.equal(twice.code, 130, twice.stderr);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('once') || f.startsWith('twice')), []);
   });
 });

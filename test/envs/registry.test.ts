@@ -2,7 +2,8 @@
 // (one test per environment, so a failure names it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertConformance, checkGame, checkMultiTurnFamily, checkTaskFamily } from '../../src/envs/conformance.ts';
+import { assertConformance } from '../../src/envs/conformance.ts';
+import { checkEnv } from '../../src/envs/check.ts';
 import { envId, getEnv, listEnvs, registerEnv, resolveEnv } from '../../src/envs/registry.ts';
 import { UserError } from '../../src/util/errors.ts';
 import type { EnvEntry } from '../../src/envs/types.ts';
@@ -20,10 +21,7 @@ async function seedsFor(entry: EnvEntry): Promise<number> {
 
 for (const entry of listEnvs()) {
   test(`${envId(entry)} (${entry.kind}) passes conformance`, async () => {
-    const opts = { seeds: await seedsFor(entry) };
-    const report =
-      entry.kind === 'task' ? await checkTaskFamily(entry.family, opts) : entry.kind === 'multiturn' ? await checkMultiTurnFamily(entry.family, opts) : await checkGame(entry.game, opts);
-    assertConformance(report);
+    assertConformance(await checkEnv(entry, { seeds: await seedsFor(entry) }));
   });
 }
 

@@ -24,7 +24,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { formatAnswer, parseInteger, verifyExact } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'addsub-v1';
 const MAX_DIGITS = 8;
@@ -155,15 +155,13 @@ function wrongValue(task: Task, m: AddSubMeta, kind: string, rng: Rng): string {
   }
 }
 
-export const addsub: TaskFamily = {
+export const addsub: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Multi-digit addition and subtraction (results may be negative); difficulty = digits per operand.',
   difficulty: { min: 1, max: MAX_DIGITS, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: MAX_DIGITS }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const op = rng.bool() ? '+' : '-';
     const long = randomDigits(rng, difficulty);
     const shortDigits = difficulty > 1 && rng.bool() ? rng.range(1, difficulty - 1) : difficulty;
@@ -171,7 +169,7 @@ export const addsub: TaskFamily = {
     const [a, b] = op === '-' && rng.bool() ? [other, long] : [long, other];
     const answer = String(op === '+' ? a + b : a - b);
     const meta: AddSubMeta = { a, b, op };
-    return { env: ID, seed, difficulty, prompt: `${op === '+' ? 'add' : 'sub'} ${a}${op}${b}`, answer, meta: { ...meta } };
+    return { prompt: `${op === '+' ? 'add' : 'sub'} ${a}${op}${b}`, answer, meta: { ...meta } };
   },
 
   verify: check,
@@ -197,4 +195,4 @@ export const addsub: TaskFamily = {
     const m = metaOf(task);
     return String(m.a).length + String(m.b).length;
   },
-};
+});

@@ -24,7 +24,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'base-convert-v1';
 const ERROR_KINDS = ['digit', 'off_by_one', 'letters', 'systematic'] as const;
@@ -119,21 +119,19 @@ function wrongNumeral(task: Task, meta: BaseMeta, kind: string, rng: Rng): strin
   }
 }
 
-export const baseConvert: TaskFamily = {
+export const baseConvert: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Convert a non-negative integer between bases 2..36 (digits 0-9a-z, any case); difficulty grows magnitude and bases.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const level = LEVELS[difficulty - 1];
     const value = rng.range(level.lo, level.hi);
     const [from, to] = level.bases(rng);
     const meta: BaseMeta = { value, from, to };
     const prompt = `convert ${value.toString(from)} from base ${from} to base ${to}`;
-    return { env: ID, seed, difficulty, prompt, answer: value.toString(to), meta: { ...meta } };
+    return { prompt, answer: value.toString(to), meta: { ...meta } };
   },
 
   verify: check,
@@ -159,4 +157,4 @@ export const baseConvert: TaskFamily = {
   stat(task: Task): number {
     return metaOf(task).value.toString(2).length;
   },
-};
+});

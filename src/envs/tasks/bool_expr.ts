@@ -20,7 +20,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'bool-expr-v1';
 
@@ -142,17 +142,12 @@ function randomExpr(rng: Rng, binaryOps: number): Expr {
   return rng.bool(NOT_RATE) ? { op: 'not', arg: e } : e;
 }
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: MAX_LEVEL }, difficulty);
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const target = rng.bool();
   let e = randomExpr(rng, difficulty);
   for (let attempt = 0; attempt < 100 && evalExpr(e) !== target; attempt++) e = randomExpr(rng, difficulty);
   const expr = printExpr(e);
   return {
-    env: ID,
-    seed,
-    difficulty,
     prompt: expr,
     answer: evalExpr(e) ? 'T' : 'F',
     meta: { expr },
@@ -183,11 +178,11 @@ function mistake(task: Task, kind: string, _rng: Rng): string {
   return formatAnswer(evalExpr(parseBoolExpr(exprOf(task))) ? 'F' : 'T');
 }
 
-export const boolExpr = {
+export const boolExpr: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Evaluate a boolean expression over T/F with not, and, xor, or and parentheses; answer T or F.',
   difficulty: { min: 1, max: MAX_LEVEL, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -200,4 +195,4 @@ export const boolExpr = {
   stat(task: Task): number {
     return countOps(parseBoolExpr(exprOf(task)));
   },
-} satisfies TaskFamily;
+});

@@ -17,7 +17,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'count-parity-v1';
 
@@ -68,10 +68,8 @@ function answerFor(kind: Kind, count: number): string {
   return count % 2 === 0 ? 'even' : 'odd';
 }
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const { minLen, maxLen } = LEVELS[difficulty - 1];
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const kind: Kind = rng.bool() ? 'count' : 'parity';
   const alphabet = kind === 'count' ? COUNT_ALPHABET : '01';
   const len = rng.range(minLen, maxLen);
@@ -79,9 +77,6 @@ function generate(seed: number, difficulty: number): Task {
   for (let i = 0; i < len; i++) seq += alphabet[rng.int(alphabet.length)];
   const symbol = kind === 'count' ? rng.pick([...COUNT_ALPHABET]) : '1';
   return {
-    env: ID,
-    seed,
-    difficulty,
     prompt: kind === 'count' ? `count ${symbol} in ${seq}` : `parity of 1s in ${seq}`,
     answer: answerFor(kind, countOf(seq, symbol)),
     meta: { kind, symbol, seq },
@@ -123,11 +118,11 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   return formatAnswer(answerFor(meta.kind, wrong));
 }
 
-export const countParity = {
+export const countParity: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Count a symbol in a sequence, or say whether the number of 1s is even or odd.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -140,4 +135,4 @@ export const countParity = {
   stat(task: Task): number {
     return metaOf(task).seq.length;
   },
-} satisfies TaskFamily;
+});

@@ -30,7 +30,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'countdown-v1';
 const ERROR_KINDS = ['operator', 'number', 'systematic'] as const;
@@ -320,15 +320,13 @@ function wrongExpression(meta: CountdownMeta, kind: string, rng: Rng): string {
 
 // ------------------------------------------------------------------ the family
 
-export const countdown: TaskFamily = {
+export const countdown: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Reach a target with + - * / and brackets using each given number at most once (exact integer division).',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const level = LEVELS[difficulty - 1];
     for (let attempt = 0; attempt < 100_000; attempt++) {
       const large = rng.shuffle([...LARGE]).slice(0, level.large);
@@ -339,9 +337,9 @@ export const countdown: TaskFamily = {
       if (built === null || built.value < level.lo || built.value > level.hi || numbers.includes(built.value)) continue;
       const meta: CountdownMeta = { numbers, target: built.value, expr: render(built.expr) };
       const prompt = `make ${meta.target} from ${numbers.join(' ')} with +-*/`;
-      return { env: ID, seed, difficulty, prompt, answer: meta.expr, meta: { ...meta } };
+      return { prompt, answer: meta.expr, meta: { ...meta } };
     }
-    throw new Error(`${ID}: no task found for seed ${seed}, difficulty ${difficulty}`);
+    throw new Error(`${ID}: no task found at difficulty ${difficulty} after 100000 attempts`);
   },
 
   verify: check,
@@ -373,4 +371,4 @@ export const countdown: TaskFamily = {
   stat(task: Task): number {
     return metaOf(task).numbers.length;
   },
-};
+});

@@ -22,7 +22,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'linear-eq-v1';
 const MAX_LEVEL = 6;
@@ -141,17 +141,15 @@ function wrongValue(meta: LinearMeta, kind: string, rng: Rng): number {
   }
 }
 
-export const linearEq: TaskFamily = {
+export const linearEq: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Solve a linear equation for an integer x (negatives, x on both sides, brackets as difficulty rises).',
   difficulty: { min: 1, max: MAX_LEVEL, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: MAX_LEVEL }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const { equation, meta } = draw(rng, difficulty);
-    return { env: ID, seed, difficulty, prompt: `solve ${equation}`, answer: String(meta.x), meta: { ...meta } };
+    return { prompt: `solve ${equation}`, answer: String(meta.x), meta: { ...meta } };
   },
 
   verify: check,
@@ -175,4 +173,4 @@ export const linearEq: TaskFamily = {
   stat(task: Task): number {
     return task.prompt.length - 'solve '.length;
   },
-};
+});

@@ -21,7 +21,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'modular-v1';
 const ERROR_KINDS = ['off_by_one', 'unreduced', 'precedence', 'systematic'] as const;
@@ -123,15 +123,13 @@ function wrongValue(task: Task, meta: ModMeta, kind: string, rng: Rng): bigint {
   }
 }
 
-export const modular: TaskFamily = {
+export const modular: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Modular arithmetic: (a*b+c-...) mod m as the least non-negative residue; difficulty adds operations and grows operands.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const { ops: count, digits, maxMod } = LEVELS[difficulty - 1];
     // Level 1 is a lone number that is at least the modulus; later operands may have fewer digits.
     const lo = count === 0 ? 10 ** (digits - 1) : 1;
@@ -139,7 +137,7 @@ export const modular: TaskFamily = {
     const ops = Array.from({ length: count }, () => rng.pick(['+', '-', '*'] as const));
     const meta: ModMeta = { terms, ops, m: rng.range(3, maxMod) };
     const answer = residue(evaluate(terms, ops), BigInt(meta.m)).toString();
-    return { env: ID, seed, difficulty, prompt: render(meta), answer, meta: { ...meta } };
+    return { prompt: render(meta), answer, meta: { ...meta } };
   },
 
   verify: check,
@@ -165,4 +163,4 @@ export const modular: TaskFamily = {
   stat(task: Task): number {
     return metaOf(task).ops.length + 1;
   },
-};
+});

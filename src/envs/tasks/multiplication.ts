@@ -23,7 +23,7 @@ import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { formatAnswer, parseInteger, verifyExact } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
 import { digitSlip } from './addsub.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'multiplication-v1';
 const ERROR_KINDS = ['digit', 'carry', 'shift', 'systematic'] as const;
@@ -133,21 +133,19 @@ function wrongValue(task: Task, m: MulMeta, kind: string, rng: Rng): string {
   }
 }
 
-export const multiplication: TaskFamily = {
+export const multiplication: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Multi-digit multiplication; difficulty sets the digits of each operand (1x1, 2x1, 2x2, ... 5x4).',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
   errorKinds: ERROR_KINDS,
 
-  generate(seed: number, difficulty: number): Task {
-    assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
-    const rng = new Rng(`${ID}:${seed}:${difficulty}`);
+  generate(rng: Rng, difficulty: number): DrawnTask {
     const [longDigits, shortDigits] = LEVELS[difficulty - 1];
     const long = randomOperand(rng, longDigits);
     const short = randomOperand(rng, shortDigits);
     const [a, b] = rng.bool() ? [long, short] : [short, long];
     const meta: MulMeta = { a, b };
-    return { env: ID, seed, difficulty, prompt: `mul ${a}*${b}`, answer: String(a * b), meta: { ...meta } };
+    return { prompt: `mul ${a}*${b}`, answer: String(a * b), meta: { ...meta } };
   },
 
   verify: check,
@@ -173,4 +171,4 @@ export const multiplication: TaskFamily = {
     const m = metaOf(task);
     return String(m.a).length + String(m.b).length;
   },
-};
+});

@@ -25,7 +25,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'shortest-path-v1';
 
@@ -141,10 +141,8 @@ function simplePaths(g: Graph, from: string, to: string): string[][] {
   return out;
 }
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const level = LEVELS[difficulty - 1];
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const letters = [...LETTERS.slice(0, level.nodes)];
   for (let attempt = 0; attempt < 1000; attempt++) {
     // A random spanning tree (so the graph is connected), then random extra edges.
@@ -164,15 +162,12 @@ function generate(seed: number, difficulty: number): Task {
     const path = dijkstra(buildGraph(edges), from, to);
     if (difficulty > 1 && path.length < 3) continue;
     return {
-      env: ID,
-      seed,
-      difficulty,
       prompt: `path ${from} to ${to}: ${edges.map(([u, v, w]) => `${u}${v}${w}`).join(' ')}`,
       answer: path.join(' '),
       meta: { edges, from, to },
     };
   }
-  throw new Error(`${ID}: no valid graph after 1000 attempts (seed ${seed}, difficulty ${difficulty})`);
+  throw new Error(`${ID}: no valid graph after 1000 attempts at difficulty ${difficulty}`);
 }
 
 function verify(task: Task, completion: string): Verdict {
@@ -231,11 +226,11 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   return formatAnswer(detour(g, from, to, best, null).join(' '));
 }
 
-export const shortestPath = {
+export const shortestPath: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Find a shortest path between two nodes of a small weighted undirected graph given as an edge list.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -249,4 +244,4 @@ export const shortestPath = {
   stat(task: Task): number {
     return metaOf(task).edges.length;
   },
-} satisfies TaskFamily;
+});

@@ -20,7 +20,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer, parseInteger } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'sort-v1';
 
@@ -62,10 +62,8 @@ function hasDuplicates(xs: readonly number[]): boolean {
   return new Set(xs).size < xs.length;
 }
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const { n, lo, hi } = LEVELS[difficulty - 1];
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   const seen = new Set<number>();
   const values: number[] = [];
   while (values.length < n) {
@@ -83,9 +81,6 @@ function generate(seed: number, difficulty: number): Task {
   while (isSortedAscending(values)) rng.shuffle(values);
   const sorted = [...values].sort(ascending);
   return {
-    env: ID,
-    seed,
-    difficulty,
     prompt: `sort ${values.join(' ')}`,
     answer: sorted.join(' '),
     meta: { values },
@@ -157,11 +152,11 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   return verify(task, swapped).ok ? formatAnswer(sorted.slice(1).join(' ')) : swapped;
 }
 
-export const sorting = {
+export const sorting: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Sort a list of integers in ascending order; answer space-separated.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -174,4 +169,4 @@ export const sorting = {
   stat(task: Task): number {
     return metaOf(task).values.length;
   },
-} satisfies TaskFamily;
+});

@@ -23,7 +23,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'string-transform-v1';
 
@@ -124,23 +124,18 @@ function tryGenerate(rng: Rng, numOps: number, len: number): TransformMeta | nul
   return s === input ? null : { input, ops };
 }
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: LEVELS.length }, difficulty);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const level = LEVELS[difficulty - 1];
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const meta = tryGenerate(rng, level.ops, rng.range(level.minLen, level.maxLen));
     if (meta === null) continue;
     return {
-      env: ID,
-      seed,
-      difficulty,
       prompt: `${meta.ops.join(' then ')} ${meta.input}`,
       answer: applyAll(meta.ops, meta.input),
       meta: { input: meta.input, ops: meta.ops },
     };
   }
-  throw new Error(`${ID}: no valid task after 1000 attempts (seed ${seed}, difficulty ${difficulty})`);
+  throw new Error(`${ID}: no valid task after 1000 attempts at difficulty ${difficulty}`);
 }
 
 function verify(task: Task, completion: string): Verdict {
@@ -191,11 +186,11 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   return formatAnswer(right.length > 1 ? right.slice(0, -1) : right + right);
 }
 
-export const stringTransform = {
+export const stringTransform: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Apply named string ops (rev, upper, lower, swapcase, devowel, rotlK, rotrK) left to right to a word.',
   difficulty: { min: 1, max: LEVELS.length, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -209,4 +204,4 @@ export const stringTransform = {
     const { input, ops } = metaOf(task);
     return input.length * ops.length;
   },
-} satisfies TaskFamily;
+});

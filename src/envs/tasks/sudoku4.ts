@@ -27,7 +27,7 @@
 import type { Task, TaskFamily, Verdict } from '../types.ts';
 import { CORRECT, extractAnswer, fail, formatAnswer } from '../answer.ts';
 import { Rng } from '../../util/rng.ts';
-import { assertDifficulty } from '../define.ts';
+import { defineTaskFamily, type DrawnTask } from '../define.ts';
 
 const ID = 'sudoku4-v1';
 
@@ -131,10 +131,8 @@ function randomFullGrid(rng: Rng): Grid {
 
 const show = (g: Grid): string => g.map((d) => (d === 0 ? '.' : String(d))).join('');
 
-function generate(seed: number, difficulty: number): Task {
-  assertDifficulty(ID, { min: 1, max: BLANKS.length }, difficulty);
+function drawTask(rng: Rng, difficulty: number): DrawnTask {
   const blanks = BLANKS[difficulty - 1];
-  const rng = new Rng(`${ID}:${seed}:${difficulty}`);
   for (let attempt = 0; attempt < 1000; attempt++) {
     const solution = randomFullGrid(rng);
     const puzzle = [...solution];
@@ -148,15 +146,12 @@ function generate(seed: number, difficulty: number): Task {
     if (removed < blanks) continue;
     const rows = show(puzzle).match(/.{4}/g)!;
     return {
-      env: ID,
-      seed,
-      difficulty,
       prompt: `sudoku ${rows.join('/')}`,
       answer: solution.join(''),
       meta: { puzzle: show(puzzle) },
     };
   }
-  throw new Error(`${ID}: no puzzle with ${blanks} blanks after 1000 attempts (seed ${seed})`);
+  throw new Error(`${ID}: no puzzle with ${blanks} blanks after 1000 attempts`);
 }
 
 function verify(task: Task, completion: string): Verdict {
@@ -209,11 +204,11 @@ function mistake(task: Task, kind: string, rng: Rng): string {
   return formatAnswer(wrong.join(''));
 }
 
-export const sudoku4 = {
+export const sudoku4: TaskFamily = defineTaskFamily({
   id: ID,
   description: 'Complete a 4x4 sudoku (digits 1-4, 2x2 boxes); answer the 16 digits row by row.',
   difficulty: { min: 1, max: BLANKS.length, default: 2 },
-  generate,
+  generate: drawTask,
   verify,
   solve,
   errorKinds: ERROR_KINDS,
@@ -227,4 +222,4 @@ export const sudoku4 = {
   stat(task: Task): number {
     return puzzleOf(task).filter((d) => d === 0).length;
   },
-} satisfies TaskFamily;
+});
