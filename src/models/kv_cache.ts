@@ -4,9 +4,10 @@
  * layer's keys and values of the positions fed so far, plus the weights in
  * the layout the no-grad passes want and their reusable scratch buffers.
  *
- * A cache belongs to the weights it was made from: it snapshots them
- * (transposed) when created, and its keys and values were computed with
- * them. After an optimizer step, make a new cache (sampling does, per call).
+ * A cache belongs to the weights it was made from: it copies the linear
+ * weights (transposed) when created, and its keys and values were computed
+ * with them. After the weights change, make a new cache (sample() makes one
+ * per call).
  */
 import { K } from '../tensor/backend.ts';
 import type { GPT } from './gpt.ts';
