@@ -177,29 +177,52 @@ export function scoreTokens(model: GPT, seqs: readonly (readonly number[])[], fr
   });
 }
 
+/** What generate() returns: the new text, and exactly the tokens sampled with their log-probs. */
+export interface Generation {
+  text: string; // new text: EOS dropped, cut after the stop text (which is kept)
+  tokens: number[]; // every token sampled, EOS and stop-text tokens included
+  logprobs: number[]; // log p of each, temperature 1, untruncated, under the window the model read
+  finish: FinishReason; // 'stop': EOS or the stop text; 'length': maxNewTokens
+}
+
 /**
  * Continues text beyond the context window: samples in chunks, each time
- * re-reading the last half-context of tokens. Returns the new text only.
+ * re-reading only the last floor(blockSize / 2) tokens (the prompt too is
+ * cut to them), so a long generation is a chain of half-context restarts,
+ * not nanoGPT's sliding window. An empty prompt is [EOS], what pretraining
+ * saw between documents. docs/sampling.md explains the rule.
  */
-export function generateText(
+export function generate(
   model: GPT,
   tok: { encode(s: string): number[]; decode(ids: ArrayLike<number>): string; eosId: number },
   prompt: string,
   maxNewTokens: number,
   opts: Omit<SampleOptions, 'maxNewTokens'> & { stopText?: string },
-): string {
+): Generation {
   const ctx = Math.max(1, Math.floor(model.config.blockSize / 2));
+  const stop = opts.stopText ? tok.encode(opts.stopText) : [];
+  const stopSequences = [...(opts.stopSequences ?? []), ...(stop.length ? [stop] : [])];
   let ids = prompt ? tok.encode(prompt) : [tok.eosId];
-  const start = ids.length;
+  const start = ids.length, logprobs: number[] = [];
+  let finish: FinishReason = 'length';
   while (ids.length - start < maxNewTokens) {
     const window = ids.slice(-ctx);
     const want = Math.min(maxNewTokens - (ids.length - start), model.config.blockSize - window.length);
-    const r = sample(model, [window], { ...opts, maxNewTokens: want });
+    const r = sample(model, [window], { ...opts, maxNewTokens: want, stopSequences });
     ids = ids.concat(r.tokens[0]);
-    if (r.finish[0] === 'stop') break;
-    if (opts.stopText && tok.decode(ids.slice(start)).includes(opts.stopText)) break;
+    logprobs.push(...r.logprobs[0]);
+    if (r.finish[0] === 'stop' || (opts.stopText && tok.decode(ids.slice(start)).includes(opts.stopText))) {
+      finish = 'stop';
+      break;
+    }
   }
-  let text = tok.decode(ids.slice(start).filter((t) => t !== tok.eosId));
+  const tokens = ids.slice(start);
+  let text = tok.decode(tokens.filter((t) => t !== tok.eosId));
   if (opts.stopText && text.includes(opts.stopText)) text = text.slice(0, text.indexOf(opts.stopText) + opts.stopText.length);
-  return text;
+  return { text, tokens, logprobs, finish };
+}
+
+/** generate(), the text only. */
+export function generateText(...args: Parameters<typeof generate>): string {
+  return generate(...args).text;
 }
