@@ -143,9 +143,9 @@ export class GPT {
     return { logits, values };
   }
 
-  /** A KV cache for B rows (kv_cache.ts); it snapshots the current weights. */
-  newCache(B: number): KVCache {
-    return new KVCache(this, B);
+  /** A KV cache for B rows and up to `positions` positions (kv_cache.ts); it snapshots the current weights. */
+  newCache(B: number, positions = this.config.blockSize): KVCache {
+    return new KVCache(this, B, positions);
   }
 
   /**
@@ -161,7 +161,7 @@ export class GPT {
     const { B } = cache, C = this.config.nEmbd, L = prompts[0]?.length ?? 0;
     if (cache.length !== 0) throw new Error(`GPT.prefill: the cache already holds ${cache.length} positions (prefill starts a cache; decode extends it)`);
     if (prompts.length !== B) throw new Error(`GPT.prefill: ${prompts.length} prompts for a cache of ${B} rows`);
-    if (L < 1 || L > this.config.blockSize) throw new Error(`GPT.prefill: prompt length ${L} is outside [1, blockSize ${this.config.blockSize}]`);
+    if (L < 1 || L > cache.Tmax) throw new Error(`GPT.prefill: prompt length ${L} is outside [1, ${cache.Tmax}] (the cache's positions)`);
     const ids = new Int32Array(B * L); // (B, L)
     prompts.forEach((p, b) => {
       if (p.length !== L) throw new Error(`GPT.prefill: prompt ${b} has ${p.length} tokens, prompt 0 has ${L} (one length per block)`);
@@ -173,6 +173,7 @@ export class GPT {
     for (let b = 0; b < B; b++) K.axpy(wpe, 1, s.x.subarray(b * L * C, (b + 1) * L * C));
     this.blocksNoGrad(cache, s, L, false);
     for (let b = 0; b < B; b++) cache.last.set(s.x.subarray((b * L + L - 1) * C, (b * L + L) * C), b * C);
+    s.release();
     cache.length = L;
     return this.headNoGrad(cache);
   }
@@ -185,7 +186,7 @@ export class GPT {
   decode(cache: KVCache, tokens: ArrayLike<number>): Float32Array {
     const { B } = cache, C = this.config.nEmbd, t = cache.length, s = cache.step;
     if (tokens.length !== B) throw new Error(`GPT.decode: ${tokens.length} tokens for a cache of ${B} rows`);
-    if (t >= cache.Tmax) throw new Error(`GPT.decode: the cache is full (blockSize ${cache.Tmax} positions)`);
+    if (t >= cache.Tmax) throw new Error(`GPT.decode: the cache is full (${cache.Tmax} positions)`);
     for (let b = 0; b < B; b++) cache.ids[b] = this.tokenId(tokens[b], `row ${b}`);
     K.embedding(this.wte.weight.data, cache.ids, s.x, B, C); // (B, C)
     K.addBias(s.x, this.wpe.weight.data.subarray(t * C, (t + 1) * C), B, C);

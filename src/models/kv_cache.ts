@@ -20,6 +20,31 @@ export interface BlockWeightsT {
   fc2: Float32Array; // (4C, C)
 }
 
+/**
+ * Recycled storage: a few zero-free Float32Arrays handed back by release(),
+ * so back-to-back sampling calls (an RL loop) do not fault in tens of MB of
+ * fresh pages each time. Contents are garbage; every user overwrites.
+ */
+const spare: Float32Array[] = [];
+const MAX_SPARE = 4;
+
+function take(n: number): Float32Array {
+  const i = spare.findIndex((b) => b.length >= n && b.length <= 2 * n);
+  return i < 0 ? new Float32Array(n) : spare.splice(i, 1)[0].subarray(0, n);
+}
+
+function give(buf: Float32Array): void {
+  const whole = new Float32Array(buf.buffer); // the full allocation behind the view
+  if (spare.length >= MAX_SPARE) spare.shift();
+  spare.push(whole);
+}
+
+/** Carves consecutive views out of one buffer. */
+function carve(buf: Float32Array, sizes: number[]): Float32Array[] {
+  let o = 0;
+  return sizes.map((n) => buf.subarray(o, (o += n)));
+}
+
 /** Buffers of one pass over `rows` token rows (B for decode, B*L for prefill). */
 export class Scratch {
   readonly x: Float32Array; // (rows, C) the residual stream
@@ -30,21 +55,21 @@ export class Scratch {
   readonly fc: Float32Array; // (rows, 4C)
   readonly mean: Float32Array; // (rows)
   readonly rstd: Float32Array; // (rows)
+  readonly storage: Float32Array; // all of the above, one recycled buffer
   constructor(readonly rows: number, C: number) {
-    this.x = new Float32Array(rows * C);
-    this.h = new Float32Array(rows * C);
-    this.qkv = new Float32Array(rows * 3 * C);
-    this.att = new Float32Array(rows * C);
-    this.tmp = new Float32Array(rows * C);
-    this.fc = new Float32Array(rows * 4 * C);
-    this.mean = new Float32Array(rows);
-    this.rstd = new Float32Array(rows);
+    const sizes = [rows * C, rows * C, rows * 3 * C, rows * C, rows * C, rows * 4 * C, rows, rows];
+    this.storage = take(sizes.reduce((a, b) => a + b, 0));
+    [this.x, this.h, this.qkv, this.att, this.tmp, this.fc, this.mean, this.rstd] = carve(this.storage, sizes);
+  }
+  /** Hands the storage back for reuse; the scratch must not be used afterwards. */
+  release(): void {
+    give(this.storage);
   }
 }
 
 export class KVCache {
   readonly B: number; // rows
-  readonly Tmax: number; // positions it can hold (the model's blockSize)
+  readonly Tmax: number; // positions it can hold (at most the model's blockSize)
   readonly nHead: number;
   readonly headSize: number;
   /** Positions fed so far, the same for every row; the next token goes at position `length`. */
@@ -57,15 +82,22 @@ export class KVCache {
   readonly last: Float32Array; // (B, C) the final hidden state of each row's last position
   readonly logits: Float32Array; // (B, V) what prefill / decode return; overwritten by the next call
 
-  constructor(model: GPT, B: number) {
+  private readonly storage: Float32Array; // k and v of every layer, one recycled buffer
+
+  /** positions: how many the cache holds (default and at most the block size; fewer saves memory and time). */
+  constructor(model: GPT, B: number, positions = model.config.blockSize) {
     const c = model.config, C = c.nEmbd;
     if (!(Number.isInteger(B) && B > 0)) throw new Error(`KVCache: B must be a positive integer, got ${B}`);
+    if (!(Number.isInteger(positions) && positions > 0 && positions <= c.blockSize)) throw new Error(`KVCache: positions must be an integer in [1, blockSize ${c.blockSize}], got ${positions}`);
     this.B = B;
-    this.Tmax = c.blockSize;
+    this.Tmax = positions;
     this.nHead = c.nHead;
     this.headSize = C / c.nHead;
-    this.k = model.h.map(() => new Float32Array(B * C * this.Tmax));
-    this.v = model.h.map(() => new Float32Array(B * C * this.Tmax));
+    const per = B * C * this.Tmax, L = model.h.length;
+    this.storage = take(2 * L * per);
+    const views = carve(this.storage, Array(2 * L).fill(per));
+    this.k = views.slice(0, L);
+    this.v = views.slice(L);
     this.weights = model.h.map((blk) => ({
       attn: transposed(blk.attn.c_attn.weight.data, 3 * C, C), proj: transposed(blk.attn.c_proj.weight.data, C, C),
       fc: transposed(blk.mlp.c_fc.weight.data, 4 * C, C), fc2: transposed(blk.mlp.c_proj.weight.data, C, 4 * C),
@@ -74,6 +106,12 @@ export class KVCache {
     this.ids = new Int32Array(B);
     this.last = new Float32Array(B * C);
     this.logits = new Float32Array(B * c.vocabSize);
+  }
+
+  /** Hands the cache's storage back for reuse by the next cache; this one must not be used afterwards. */
+  release(): void {
+    this.step.release();
+    give(this.storage);
   }
 
   /**

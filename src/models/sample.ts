@@ -53,7 +53,9 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   if (B === 0 || done.every(Boolean)) return out;
 
   // the common prompt length in one pass; then lockstep, one position per step for every row
-  const cache = model.newCache(B);
+  // positions the longest row can reach: its prompt plus all but its last new token
+  const reach = Math.max(...prompts.map((p, i) => (done[i] ? p.length : p.length + maxNew[i] - 1)));
+  const cache = model.newCache(B, Math.min(Tmax, Math.max(1, reach)));
   const L0 = Math.min(...prompts.map((p) => p.length));
   let logits = model.prefill(cache, prompts.map((p) => p.slice(0, L0)));
   const cur = new Int32Array(B);
@@ -77,6 +79,7 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
     for (let b = 0; b < B; b++) cur[b] = t + 1 < prompts[b].length ? prompts[b][t + 1] : (out.tokens[b].at(-1) ?? 0);
     logits = model.decode(cache, cur);
   }
+  cache.release();
   return out;
 }
 

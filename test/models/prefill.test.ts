@@ -106,10 +106,10 @@ test('prefill and decode refuse what they cannot do, naming it', async () => {
   assert.throws(() => m.prefill(m.newCache(2), [[1, 2], [3]]), /prompt 1 has 1 tokens, prompt 0 has 2/);
   assert.throws(() => m.prefill(m.newCache(2), [[1, 2]]), /1 prompts for a cache of 2 rows/);
   assert.throws(() => m.prefill(m.newCache(1), [[1, 99]]), /prompt 0 has token 99 outside \[0, 13\)/);
-  assert.throws(() => m.prefill(m.newCache(1), [Array(13).fill(1)]), /prompt length 13 is outside \[1, blockSize 12\]/);
+  assert.throws(() => m.prefill(m.newCache(1), [Array(13).fill(1)]), /prompt length 13 is outside \[1, 12\] \(the cache.s positions\)/);
   const cache = m.newCache(1);
   m.prefill(cache, [Array(12).fill(1)]);
   assert.throws(() => m.prefill(cache, [[1]]), /already holds 12 positions/);
-  assert.throws(() => m.decode(cache, [1]), /the cache is full \(blockSize 12/);
+  assert.throws(() => m.decode(cache, [1]), /the cache is full \(12 positions\)/);
   assert.throws(() => m.decode(m.newCache(2), [1]), /1 tokens for a cache of 2 rows/);
 });
