@@ -120,14 +120,16 @@ export class KVCache {
    */
   writeBlock(l: number, qkv: Float32Array, L: number): void {
     const { B, Tmax, nHead: H, headSize: hs } = this, C = H * hs, kc = this.k[l], vc = this.v[l];
+    // plain index loops: a subarray per (row, head) costs more than the copy itself
     for (let b = 0; b < B; b++) {
-      for (let t = 0; t < L; t++) {
-        const src = (b * L + t) * 3 * C;
-        for (let h = 0; h < H; h++) {
-          const kRow = src + C + h * hs, bh = b * H + h;
-          const kDst = bh * hs * Tmax + t; // (b, h, 0, t) in (B, H, hs, Tmax)
-          for (let j = 0; j < hs; j++) kc[kDst + j * Tmax] = qkv[kRow + j];
-          vc.set(qkv.subarray(kRow + C, kRow + C + hs), (bh * Tmax + t) * hs); // (b, h, t, 0) in (B, H, Tmax, hs)
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h, kBase = bh * hs * Tmax, vBase = bh * Tmax * hs;
+        for (let t = 0; t < L; t++) {
+          const src = (b * L + t) * 3 * C + C + h * hs; // k of (b, t, h) in (B, L, 3C); v is C further
+          for (let j = 0; j < hs; j++) {
+            kc[kBase + j * Tmax + t] = qkv[src + j]; // (b, h, j, t) in (B, H, hs, Tmax)
+            vc[vBase + t * hs + j] = qkv[src + C + j]; // (b, h, t, j) in (B, H, Tmax, hs)
+          }
         }
       }
     }
