@@ -3,7 +3,7 @@
  * against the sampler they replaced (sample_legacy.ts): on every available
  * backend, logits at every position of ragged batches agree with a full
  * forward of each row alone within 1e-4, and seeded sampling gives the old
- * tokens and log-probs.
+ * tokens and log-probs; generate() reports exactly what it sampled.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { Rng } from '../../src/util/rng.ts';
 import { noGrad } from '../../src/tensor/tensor.ts';
 import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/tensor/backend.ts';
 import { GPT, type GPTConfig } from '../../src/models/gpt.ts';
-import { sample, type SampleOptions } from '../../src/models/sample.ts';
+import { generate, sample, type SampleOptions } from '../../src/models/sample.ts';
 import { legacySample } from './sample_legacy.ts';
 
 const cfg: GPTConfig = { vocabSize: 13, blockSize: 12, nLayer: 2, nEmbd: 16, nHead: 4, valueHead: false };
@@ -112,4 +112,34 @@ test('prefill and decode refuse what they cannot do, naming it', async () => {
   assert.throws(() => m.prefill(cache, [[1]]), /already holds 12 positions/);
   assert.throws(() => m.decode(cache, [1]), /the cache is full \(12 positions\)/);
   assert.throws(() => m.decode(m.newCache(2), [1]), /1 tokens for a cache of 2 rows/);
+});
+
+test('generate(): tokens and log-probs are exactly what was sampled; the stop text ends sampling; it runs past the block', async () => {
+  await initBackend();
+  const m = spreadModel(7);
+  const chars = 'abcdefghij'; // ids 3..12 of a 13-token vocabulary
+  const tok = {
+    eosId: 1,
+    encode: (s: string) => [...s].map((c) => chars.indexOf(c) + 3),
+    decode: (ids: ArrayLike<number>) => Array.from(ids, (i) => (i >= 3 ? chars[i - 3] : '')).join(''),
+  };
+  const long = generate(m, tok, 'abc', 30, { rng: new Rng(1), temperature: 1 });
+  assert.equal(long.tokens.length, 30, 'generation continues past blockSize 12 by restarting');
+  assert.equal(long.logprobs.length, long.tokens.length);
+  assert.equal(long.text, tok.decode(long.tokens));
+  assert.equal(long.finish, 'length');
+  // the first chunk reads the prompt (3 tokens <= half block): its log-probs are the full forward's
+  const scored = noGrad(() => m.forward(Int32Array.from([...tok.encode('abc'), ...long.tokens.slice(0, 9)]), 1, 12).logits.data);
+  for (let j = 0; j < 9; j++) {
+    const row = scored.subarray((2 + j) * 13, (3 + j) * 13), mx = Math.max(...row);
+    const lse = mx + Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+    assert.ok(Math.abs(row[long.tokens[j]] - lse - long.logprobs[j]) < 1e-4, `log-prob of token ${j}`);
+  }
+  // stop at a text the free run produced: sampling ends there, same tokens up to it
+  const stopText = tok.decode(long.tokens.slice(4, 6));
+  const stopped = generate(m, tok, 'abc', 30, { rng: new Rng(1), temperature: 1, stopText });
+  assert.equal(stopped.finish, 'stop');
+  assert.ok(stopped.text.endsWith(stopText));
+  assert.deepEqual(stopped.tokens, long.tokens.slice(0, stopped.tokens.length));
+  assert.ok(stopped.tokens.length <= 6);
 });
