@@ -224,7 +224,8 @@ function report(): void {
 
   console.log(`flywheel GPT benchmark (${opt.quick ? 'quick' : 'full'}) — node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}`);
   console.log(`load average before: ${loadBefore.join(' ')}  (the machine is shared: numbers move with the load)`);
-  const busiest = Math.max(loadBefore[0], loadAfter[0], ...[...train, sampling, ...portableRows].flatMap((r) => (isOk(r.result) ? r.result.load : [])));
+  const busiest = Math.max(loadBefore[0], loadAfter[0], ...[...train, sampling, ...portableRows].flatMap((r) => (isOk(r.result) ? r.result.load : [])),
+    ...(isOk(grpo.result) ? (grpo.result as GrpoBench).load : []));
   if (busiest > cpus().length) {
     console.log(`WARNING: the 1-minute load reached ${busiest.toFixed(1)} on ${cpus().length} CPUs: other processes competed for the cores, so absolute figures`);
     console.log('         are low and the ratios to PyTorch are not representative (its OpenMP threads busy-wait and suffer most from oversubscription).');
