@@ -35,6 +35,7 @@ function take(n: number): Float32Array {
 
 function give(buf: Float32Array): void {
   const whole = new Float32Array(buf.buffer); // the full allocation behind the view
+  if (spare.some((b) => b.buffer === whole.buffer)) throw new Error('KVCache: storage released twice');
   if (spare.length >= MAX_SPARE) spare.shift();
   spare.push(whole);
 }
@@ -63,8 +64,11 @@ export class Scratch {
   }
   /** Hands the storage back for reuse; the scratch must not be used afterwards. */
   release(): void {
+    if (this.released) throw new Error('KVCache: scratch released twice');
+    this.released = true;
     give(this.storage);
   }
+  private released = false;
 }
 
 export class KVCache {
@@ -110,9 +114,12 @@ export class KVCache {
 
   /** Hands the cache's storage back for reuse by the next cache; this one must not be used afterwards. */
   release(): void {
+    if (this.released) throw new Error('KVCache: storage released twice');
+    this.released = true;
     this.step.release();
     give(this.storage);
   }
+  private released = false;
 
   /**
    * Stores layer l's keys and values of a prompt block: qkv (B, L, 3C) for

@@ -143,3 +143,19 @@ test('generate(): tokens and log-probs are exactly what was sampled; the stop te
   assert.deepEqual(stopped.tokens, long.tokens.slice(0, stopped.tokens.length));
   assert.ok(stopped.tokens.length <= 6);
 });
+
+test('a released cache hands its storage to the next one, and only once', async () => {
+  await initBackend();
+  const m = spreadModel(8);
+  const a = m.newCache(2);
+  const buffer = a.k[0].buffer;
+  a.release();
+  const b = m.newCache(2);
+  assert.equal(b.k[0].buffer, buffer, 'the storage is reused');
+  assert.throws(() => a.release(), /released twice/);
+  // reused storage holds old keys; results must not depend on it
+  const seq = [1, 2, 3, 4];
+  const logits = m.prefill(b, [seq, seq]).slice();
+  const fresh = forwardLogits(m, seq).subarray(3 * cfg.vocabSize);
+  for (let v = 0; v < cfg.vocabSize; v++) assert.ok(Math.abs(logits[v] - fresh[v]) <= 1e-4);
+});
