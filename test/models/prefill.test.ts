@@ -13,6 +13,8 @@ import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/tensor/b
 import { GPT, type GPTConfig } from '../../src/models/gpt.ts';
 import { generate, sample, type SampleOptions } from '../../src/models/sample.ts';
 import { legacySample } from './sample_legacy.ts';
+import { LocalPolicy } from '../../src/policy/local.ts';
+import { CharTokenizer } from '../../src/models/tokenizer.ts';
 
 const cfg: GPTConfig = { vocabSize: 13, blockSize: 12, nLayer: 2, nEmbd: 16, nHead: 4, valueHead: false };
 
@@ -158,4 +160,16 @@ test('a released cache hands its storage to the next one, and only once', async 
   const logits = m.prefill(b, [seq, seq]).slice();
   const fresh = forwardLogits(m, seq).subarray(3 * cfg.vocabSize);
   for (let v = 0; v < cfg.vocabSize; v++) assert.ok(Math.abs(logits[v] - fresh[v]) <= 1e-4);
+});
+
+test('LocalPolicy: ignoreEos samples exactly maxTokens; by default EOS ends a reply', async () => {
+  await initBackend();
+  const m = spreadModel(9);
+  const policy = new LocalPolicy(m, new CharTokenizer('abcdefghij'), { format: 'text' });
+  const prefixes = Array.from({ length: 32 }, () => [3, 4]);
+  const free = await policy.sampleTokens(prefixes, { maxTokens: 9, temperature: 3, seed: 1 });
+  assert.ok(free.some((s) => s.finish === 'stop' && s.tokens.at(-1) === 1), 'some reply ends at EOS (temperature 3 over 13 tokens)');
+  const all = await policy.sampleTokens(prefixes, { maxTokens: 9, temperature: 3, seed: 1, ignoreEos: true });
+  assert.ok(all.every((s) => s.tokens.length === 9 && s.finish === 'length'));
+  assert.ok(all.some((s) => s.tokens.slice(0, -1).includes(1)), 'EOS was sampled and sampling went on');
 });
