@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: flywheel's GPT training and sampling throughput beside
- * the PyTorch peer's, on the peer's workload (bench/gpt.ts has the details).
+ * `npm run bench`: flywheel's GPT training, sampling and GRPO-step
+ * throughput beside the PyTorch peers', on the peers' workloads
+ * (bench/gpt.ts and bench/grpo.ts have the details).
  *
  *   npm run bench -- [--configs tiny,small,medium] [--backends native,js,wasm] [--quick] [--no-peer] [--json]
  *
@@ -12,6 +13,9 @@
  *      choice unless --backends says otherwise), each followed by the peer
  *      on the same config so both see similar machine load;
  *   3. sampling (small config, 64 sequences x 64 new tokens, KV cache), then the peer's;
+ *   3b. one GRPO step (small config, 16 prompts x 8 samples, 16 + 16 tokens, one
+ *      clipped-ratio update; bench/grpo.ts) through LocalPolicy + pgUpdate, then the
+ *      peer's (torch_grpo_bench.py), with the time of a step phase by phase;
  *   4. the portable path: the other backends (default js and wasm) on the
  *      small config, against TF.js wasm's shipped figure (a constant);
  *   5. self-play (bench/selfplay.ts): policy-value network inference and MCTS simulations/s.
@@ -24,16 +28,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFIG_NAMES, loadavg, type BenchResult, type ConfigName, type InfoResult, type PeakResult, type Rates, type SampleResult, type TrainResult } from './gpt.ts';
-import { findPeer, runPeer, INSTALL_HINT, type PeerRun, type PeerStatus } from './peer.ts';
+import { findPeer, runGrpoPeer, runPeer, INSTALL_HINT, type PeerGrpoRun, type PeerRun, type PeerStatus } from './peer.ts';
+import { formatPhases, type GrpoBench } from './grpo.ts';
 import { BACKEND_NAMES, type BackendName } from '../src/tensor/backend.ts';
 import { formatSelfPlay, type SelfPlayBench } from './selfplay.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GPT_SCRIPT = join(ROOT, 'bench', 'gpt.ts');
+const GRPO_SCRIPT = join(ROOT, 'bench', 'grpo.ts');
 
 /** Targets from the issue. */
 const TARGET_TRAIN = 1.0; // flywheel / PyTorch training tokens/s, every config
 const TARGET_SAMPLE = 3.0; // flywheel / PyTorch sampling tokens/s
+const TARGET_GRPO = 2.0; // flywheel / PyTorch GRPO steps/s
 const TFJS_WASM_SMALL = 660; // TF.js wasm, small config, tokens/s as shipped (from the issue; not measured here)
 const TARGET_PORTABLE = 5.0; // portable backend / TF.js wasm
 /** The peer's median tokens/s on a quiet machine of this kind (../shared/peers/README.md), printed for context only. */
@@ -83,7 +90,7 @@ function timed<T>(label: string, fn: () => T): T {
 
 // ---------------------------------------------------------------- running the measurements
 
-function child<T extends BenchResult | SelfPlayBench>(args: string[], script = GPT_SCRIPT): T | Failed {
+function child<T extends BenchResult | SelfPlayBench | GrpoBench>(args: string[], script = GPT_SCRIPT): T | Failed {
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, ...args, '--json', ...(opt.quick ? ['--quick'] : [])], {
     cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 16 << 20,
   });
@@ -147,6 +154,16 @@ const s = timed(`sample small on ${main}`, () => child<SampleResult>(['--task', 
 const ps = peerRun('sample')?.sample.find((x) => x.mode === 'kv-cache')?.tokPerSec ?? null;
 const sampling = row(isOk(s) ? s : { ...s, backend: main, config: 'small' }, ps);
 
+const g = timed(`GRPO step small on ${main}`, () => child<GrpoBench>(['--backend', main, '--config', 'small'], GRPO_SCRIPT));
+let grpoPeer: PeerGrpoRun | null = null;
+if (peer.ok) {
+  const dir = peer.dir;
+  grpoPeer = timed('PyTorch peer GRPO step small', () => runGrpoPeer(dir, { config: 'small', quick: opt.quick }));
+  if (!grpoPeer.ok) progress(`PyTorch GRPO peer failed: ${grpoPeer.error}`);
+}
+const grpoRatio = isOk(g) && grpoPeer?.result ? (g as GrpoBench).stepsPerSec.median / grpoPeer.result.steps_per_s.median : null;
+const grpo = { result: g, peer: grpoPeer, ratio: grpoRatio };
+
 const portableRows: Row[] = [];
 for (const b of portable) {
   const r = timed(`train ${portableConfig} on ${b} (portable path)`, () => child<TrainResult>(['--task', 'train', '--backend', b, '--config', portableConfig]));
@@ -170,6 +187,7 @@ const targets = {
     return { config: c, target: TARGET_TRAIN, ratio: r.ratio, met: r.ratio === null ? null : r.ratio >= TARGET_TRAIN };
   }),
   sample: { target: TARGET_SAMPLE, ratio: sampling.ratio, met: sampling.ratio === null ? null : sampling.ratio >= TARGET_SAMPLE },
+  grpo: { target: TARGET_GRPO, ratio: grpoRatio, met: grpoRatio === null ? null : grpoRatio >= TARGET_GRPO },
   portable: portableRows.map((r) => {
     const tps = isOk(r.result) ? (r.result as TrainResult).tokPerSec.median : null;
     const ratio = tps !== null && r.result.config === 'small' ? tps / TFJS_WASM_SMALL : null;
@@ -183,7 +201,7 @@ if (opt.json) {
     load: { before: loadBefore, after: loadAfter },
     backends: { main, portable, unavailable, detail: Object.fromEntries(backends.map((b) => [b, avail.get(b)!.detail])) },
     peak: machinePeak && { backend: machinePeak.backend, gflops: machinePeak.gflops, size: machinePeak.size, note: 'best sgemm GFLOP/s of a large square matmul on the first backend, measured in this run' },
-    peaks, train, sampling, portable: portableRows, selfplay,
+    peaks, train, sampling, grpo, portable: portableRows, selfplay,
     peerReadme: { ...PEER_README, note: "the peer's README figures on a quiet machine, for context; ratios use this run's" },
     tfjsWasmSmall: { tokPerSec: TFJS_WASM_SMALL, note: 'constant from the issue (TF.js wasm as shipped), not measured here' },
     peer: peer.ok ? { torch: peer.torch, runs: peerRuns } : { skipped: peer.reason, hint: peer.hint },
@@ -206,7 +224,8 @@ function report(): void {
 
   console.log(`flywheel GPT benchmark (${opt.quick ? 'quick' : 'full'}) — node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}`);
   console.log(`load average before: ${loadBefore.join(' ')}  (the machine is shared: numbers move with the load)`);
-  const busiest = Math.max(loadBefore[0], loadAfter[0], ...[...train, sampling, ...portableRows].flatMap((r) => (isOk(r.result) ? r.result.load : [])));
+  const busiest = Math.max(loadBefore[0], loadAfter[0], ...[...train, sampling, ...portableRows].flatMap((r) => (isOk(r.result) ? r.result.load : [])),
+    ...(isOk(grpo.result) ? (grpo.result as GrpoBench).load : []));
   if (busiest > cpus().length) {
     console.log(`WARNING: the 1-minute load reached ${busiest.toFixed(1)} on ${cpus().length} CPUs: other processes competed for the cores, so absolute figures`);
     console.log('         are low and the ratios to PyTorch are not representative (its OpenMP threads busy-wait and suffer most from oversubscription).');
@@ -237,6 +256,16 @@ function report(): void {
     const r = sampling.result as SampleResult;
     console.log(`  ${r.backend}: ${k(r.tokPerSec.median)} tok/s (${k(r.tokPerSec.worst)}-${k(r.tokPerSec.best)}, ${r.msPerRun.toFixed(0)} ms a run, load ${r.load.join('->')}); PyTorch ${sampling.peer ? `${k(sampling.peer.median)} tok/s` : '—'}; ratio ${ratioStr(sampling.ratio)}: ${verdict(targets.sample.met)}`);
   } else console.log(`  ${sampling.result.backend}: failed: ${(sampling.result as Failed).error}`);
+
+  console.log(`\nGRPO step: small config, 16 prompts x 8 samples, 16-token prompts, 16 new tokens, one clipped-ratio update (LocalPolicy sampling + pgUpdate); steps/s = median of 10 steps; target flywheel/PyTorch >= ${TARGET_GRPO.toFixed(1)}x`);
+  if (isOk(grpo.result)) {
+    const r = grpo.result as GrpoBench;
+    const p = grpo.peer?.result ?? null;
+    console.log(`  ${r.backend}: ${r.stepsPerSec.median.toFixed(2)} steps/s (${r.stepsPerSec.worst.toFixed(2)}-${r.stepsPerSec.best.toFixed(2)}, ${k(r.genTokPerSec.median)} new tok/s, load ${r.load.join('->')}); PyTorch ${p ? `${p.steps_per_s.median.toFixed(2)} steps/s` : '—'}; ratio ${ratioStr(grpo.ratio)}: ${verdict(targets.grpo.met)}`);
+    console.log(`  flywheel, where a step goes (median ms): ${formatPhases(r.msMedian)}`);
+    if (p) console.log(`  PyTorch, where a step goes (median ms): sample ${p.ms_median.sample.toFixed(1)}, reward+adv ${p.ms_median.reward.toFixed(1)}, fwd+bwd+opt ${p.ms_median.train.toFixed(1)}; step ${p.ms_median.step.toFixed(1)}`);
+  } else console.log(`  failed: ${(grpo.result as Failed).error}`);
+  if (grpo.peer && !grpo.peer.ok) console.log(`  PyTorch GRPO peer failed (${grpo.peer.command}): ${grpo.peer.error}`);
 
   if (portableRows.length) {
     console.log(`\nportable path (${portableConfig} config); TF.js wasm small = ${k(TFJS_WASM_SMALL)} tok/s, a constant from the issue (as shipped), not measured here; target >= ${TARGET_PORTABLE.toFixed(0)}x it`);

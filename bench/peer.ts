@@ -100,3 +100,35 @@ export function runPeer(dir: string, mode: 'train' | 'sample', opts: { configs?:
   const error = ok ? undefined : (r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
   return { ok, error, command, seconds, ...parsed };
 }
+
+/** The GRPO peer's --json object (the fields bench/main.ts reads). */
+export interface PeerGrpo {
+  config: string;
+  steps_per_s: Rates;
+  gen_tok_per_s: Rates;
+  ms_median: { sample: number; reward: number; train: number; step: number };
+  reward_first: number;
+  reward_last: number;
+}
+
+export interface PeerGrpoRun {
+  ok: boolean;
+  error?: string;
+  command: string;
+  result: PeerGrpo | null;
+  seconds: number;
+}
+
+/** Runs ../shared/peers/torch_grpo_bench.py once (its defaults: the README's workload), as runPeer runs the GPT peer. */
+export function runGrpoPeer(dir: string, opts: { config?: string; quick?: boolean } = {}): PeerGrpoRun {
+  const args = [join(dir, 'blas-env.sh'), PYTHON, join(dir, 'torch_grpo_bench.py'), '--threads', String(PEER_THREADS), '--json'];
+  if (opts.config) args.push('--config', opts.config);
+  if (opts.quick) args.push('--steps', '3');
+  const command = `BLASV=openmp NT=${PEER_THREADS} ${args.join(' ')}`;
+  const t0 = performance.now();
+  const r = spawnSync('bash', args, { encoding: 'utf8', timeout: 15 * 60_000, env: { ...process.env, BLASV: 'openmp', NT: String(PEER_THREADS) } });
+  const seconds = (performance.now() - t0) / 1000;
+  const last = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status === 0 && last) return { ok: true, command, result: JSON.parse(last) as PeerGrpo, seconds };
+  return { ok: false, command, result: null, seconds, error: r.error?.message ?? `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+}

@@ -13,7 +13,7 @@ import { UserError } from '../util/errors.ts';
 import { backendLine, initBackend } from '../tensor/backend.ts';
 import { GPT_PRESETS, validateGPTConfig, type GPTConfig } from '../models/gpt.ts';
 import { BpeTokenizer, CharTokenizer, readTokenizer, type Tokenizer } from '../models/tokenizer.ts';
-import { generateText } from '../models/sample.ts';
+import { generate, generateText } from '../models/sample.ts';
 import { FILES, resolveCheckpointDir } from '../nn/checkpoint.ts';
 import { PRETRAIN_DEFAULTS, SFT_DEFAULTS, trainLM, type LMResult, type TrainConfig } from '../algos/lm.ts';
 import { CorpusData, readUtf8, SftData, type DataSource } from '../algos/lm_data.ts';
@@ -248,10 +248,8 @@ export async function runSample(flags: SampleFlags): Promise<void> {
   } else {
     new LocalPolicy(model, tokenizer, { format, warn }).encode([{ role: 'user', content: flags.prompt }]); // warns about unknown characters
     const rng = new Rng(flags.seed);
-    samples = Array.from({ length: flags.n }, () => ({
-      text: generateText(model, tokenizer, flags.prompt, flags.maxTokens, {
-        rng, temperature: flags.temperature, topK: flags.topK, topP: flags.topP, stopTokens: [tokenizer.eosId], stopText: flags.stop,
-      }),
+    samples = Array.from({ length: flags.n }, () => generate(model, tokenizer, flags.prompt, flags.maxTokens, {
+      rng, temperature: flags.temperature, topK: flags.topK, topP: flags.topP, stopTokens: [tokenizer.eosId], stopText: flags.stop,
     }));
   }
   if (flags.json) process.stdout.write(JSON.stringify({ checkpoint: dir, prompt: flags.prompt, format, samples }, null, 2) + '\n');

@@ -5,6 +5,12 @@
  * layers have biases. An optional scalar value head (for PPO) reads the
  * final hidden state.
  *
+ * Three passes over the same blocks and weights: `forward` (autograd
+ * tensors, every position: training and scoring), and for sampling the
+ * no-grad kernel passes over a KV cache (kv_cache.ts): `prefill` (a prompt
+ * block, all positions in one batched pass) and `decode` (one new token per
+ * row). Both return next-token logits; tests hold them to `forward`.
+ *
  * Parameter names follow nanoGPT's state_dict (transformer.h.0.attn.c_attn.weight, ...)
  * so model.safetensors loads into nanoGPT-style PyTorch code; the tied LM
  * head is not stored separately.
@@ -14,6 +20,8 @@ import { Tensor } from '../tensor/tensor.ts';
 import * as O from '../tensor/ops.ts';
 import { reshape } from '../tensor/ops_shape.ts';
 import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, type NamedParams } from '../nn/modules.ts';
+import { K } from '../tensor/backend.ts';
+import { KVCache, Scratch } from './kv_cache.ts';
 
 export interface GPTConfig {
   vocabSize: number; // number of token ids
@@ -135,9 +143,105 @@ export class GPT {
     return { logits, values };
   }
 
+  /** A KV cache for B rows and up to `positions` positions (kv_cache.ts); it snapshots the current weights. */
+  newCache(B: number, positions = this.config.blockSize): KVCache {
+    return new KVCache(this, B, positions);
+  }
+
+  /**
+   * No grad. Feeds a prompt block into an empty cache in one pass: rows of
+   * one length L (1 <= L <= blockSize), one per cache row, go through every
+   * block as B*L rows of batched products with causal attention, and their
+   * keys and values fill cache positions 0..L-1. Returns the next-token
+   * logits at position L-1, (B, V), in the cache's buffer (valid until the
+   * next call). sample() prefills the common length of ragged prompts and
+   * feeds the rest of the longer ones through decode.
+   */
+  prefill(cache: KVCache, prompts: readonly (readonly number[])[]): Float32Array {
+    const { B } = cache, C = this.config.nEmbd, L = prompts[0]?.length ?? 0;
+    if (cache.length !== 0) throw new Error(`GPT.prefill: the cache already holds ${cache.length} positions (prefill starts a cache; decode extends it)`);
+    if (prompts.length !== B) throw new Error(`GPT.prefill: ${prompts.length} prompts for a cache of ${B} rows`);
+    if (L < 1 || L > cache.Tmax) throw new Error(`GPT.prefill: prompt length ${L} is outside [1, ${cache.Tmax}] (the cache's positions)`);
+    const ids = new Int32Array(B * L); // (B, L)
+    prompts.forEach((p, b) => {
+      if (p.length !== L) throw new Error(`GPT.prefill: prompt ${b} has ${p.length} tokens, prompt 0 has ${L} (one length per block)`);
+      for (let t = 0; t < L; t++) ids[b * L + t] = this.tokenId(p[t], `prompt ${b}`);
+    });
+    const s = new Scratch(B * L, C);
+    K.embedding(this.wte.weight.data, ids, s.x, B * L, C); // (B*L, C)
+    const wpe = this.wpe.weight.data.subarray(0, L * C); // (L, C)
+    for (let b = 0; b < B; b++) K.axpy(wpe, 1, s.x.subarray(b * L * C, (b + 1) * L * C));
+    this.blocksNoGrad(cache, s, L, false);
+    for (let b = 0; b < B; b++) cache.last.set(s.x.subarray((b * L + L - 1) * C, (b * L + L) * C), b * C);
+    s.release();
+    cache.length = L;
+    return this.headNoGrad(cache);
+  }
+
+  /**
+   * No grad. Feeds one token per row at position cache.length (every row
+   * there) and returns the next-token logits, (B, V), in the cache's buffer
+   * (valid until the next call).
+   */
+  decode(cache: KVCache, tokens: ArrayLike<number>): Float32Array {
+    const { B } = cache, C = this.config.nEmbd, t = cache.length, s = cache.step;
+    if (tokens.length !== B) throw new Error(`GPT.decode: ${tokens.length} tokens for a cache of ${B} rows`);
+    if (t >= cache.Tmax) throw new Error(`GPT.decode: the cache is full (${cache.Tmax} positions)`);
+    for (let b = 0; b < B; b++) cache.ids[b] = this.tokenId(tokens[b], `row ${b}`);
+    K.embedding(this.wte.weight.data, cache.ids, s.x, B, C); // (B, C)
+    K.addBias(s.x, this.wpe.weight.data.subarray(t * C, (t + 1) * C), B, C);
+    this.blocksNoGrad(cache, s, 1, true);
+    cache.last.set(s.x);
+    cache.length = t + 1;
+    return this.headNoGrad(cache);
+  }
+
+  /** The blocks over s.x (B*L rows, positions cache.length.. in decode, 0..L-1 in prefill), in place. */
+  private blocksNoGrad(cache: KVCache, s: Scratch, L: number, decode: boolean): void {
+    const c = this.config, C = c.nEmbd, rows = s.rows, B = cache.B;
+    const probs = decode ? null : new Float32Array(B * c.nHead * L * L); // (B, H, L, L) attention probabilities
+    this.h.forEach((blk, l) => {
+      const w = cache.weights[l];
+      K.layernorm(s.x, blk.ln_1.weight.data, blk.ln_1.bias.data, s.h, s.mean, s.rstd, rows, C, blk.ln_1.eps);
+      linearRows(s.h, w.attn, blk.attn.c_attn.bias!.data, s.qkv, rows, C, 3 * C); // (rows, 3C)
+      if (decode) {
+        K.attentionDecode(s.qkv, cache.k[l], cache.v[l], s.att, B, cache.length, C, c.nHead, cache.Tmax);
+      } else {
+        cache.writeBlock(l, s.qkv, L);
+        K.attention(s.qkv, s.att, probs!, B, L, C, c.nHead);
+      }
+      linearRows(s.att, w.proj, blk.attn.c_proj.bias!.data, s.tmp, rows, C, C);
+      K.axpy(s.tmp, 1, s.x); // residual
+      K.layernorm(s.x, blk.ln_2.weight.data, blk.ln_2.bias.data, s.h, s.mean, s.rstd, rows, C, blk.ln_2.eps);
+      linearRows(s.h, w.fc, blk.mlp.c_fc.bias!.data, s.fc, rows, C, 4 * C); // (rows, 4C)
+      K.unary('gelu', s.fc, s.fc);
+      linearRows(s.fc, w.fc2, blk.mlp.c_proj.bias!.data, s.tmp, rows, 4 * C, C);
+      K.axpy(s.tmp, 1, s.x); // residual
+    });
+  }
+
+  /** logits (B, V) = ln_f(cache.last) @ wteᵀ, the tied head. */
+  private headNoGrad(cache: KVCache): Float32Array {
+    const { B } = cache, C = this.config.nEmbd, h = cache.step.h, f = this.ln_f;
+    K.layernorm(cache.last, f.weight.data, f.bias.data, h, cache.step.mean, cache.step.rstd, B, C, f.eps);
+    K.matmul(h, this.wte.weight.data, cache.logits, 1, B, this.config.vocabSize, C, false, true, false, 0, 0);
+    return cache.logits;
+  }
+
+  private tokenId(tok: number, where: string): number {
+    if (!(Number.isInteger(tok) && tok >= 0 && tok < this.config.vocabSize)) throw new Error(`GPT: ${where} has token ${tok} outside [0, ${this.config.vocabSize})`);
+    return tok;
+  }
+
   /** Mean next-token loss: targets (B*T), target < 0 ignored, optional per-token weights. */
   loss(ids: Int32Array, targets: Int32Array, B: number, T: number, weights?: Float32Array): Tensor {
     const { logits } = this.forward(ids, B, T);
     return O.crossEntropy(logits, targets, weights);
   }
+}
+
+/** y (rows, nOut) = x (rows, nIn) @ Wt + b, with Wt the weight transposed to (nIn, nOut). */
+function linearRows(x: Float32Array, Wt: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
+  K.matmul(x, Wt, y, 1, rows, nOut, nIn, false, false, false, 0, 0);
+  K.addBias(y, bias, rows, nOut);
 }

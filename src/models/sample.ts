@@ -1,19 +1,22 @@
 /**
- * Batched sampling with a KV cache, and per-token log-probabilities of given
- * sequences.
+ * The sampler: picks tokens (temperature, top-k, top-p, stop tokens and
+ * stop sequences) over the model's own no-grad passes, GPT.prefill and
+ * GPT.decode with a KV cache (gpt.ts, kv_cache.ts); and per-token
+ * log-probabilities of given sequences (scoreTokens, over GPT.forward).
  *
- * Decoding runs in lockstep over positions: at position t every sequence
- * feeds one token (its prompt's t-th token while still inside the prompt,
- * else its last sample), so prompts of different lengths share one batch
- * and each sequence starts sampling as soon as its prompt ends. Each step
- * is one row per sequence through every layer, attending over the cached
- * keys and values of positions 0..t. No autograd: kernels run directly.
+ * Ragged prompts: the common length L0 of the batch's prompts is prefilled
+ * in one pass; from there the rows advance in lockstep, one position per
+ * decode step for every row (a longer prompt feeds its own next token while
+ * inside it, else the row feeds its last sample), so each row starts
+ * sampling as soon as its prompt ends. Random draws are taken in the order
+ * (position, row), one per sampled token (none when greedy), exactly as
+ * before prefill existed, so a seed gives the tokens it always gave.
+ * docs/sampling.md has the rest (the context rule, stopping, empty prompts).
  *
  * Log-probabilities returned are under the model's own distribution
  * (temperature 1, no top-k/top-p truncation), the quantity RL losses use.
  */
 import type { Rng } from '../util/rng.ts';
-import { K } from '../tensor/backend.ts';
 import { noGrad } from '../tensor/tensor.ts';
 import * as O from '../tensor/ops.ts';
 import type { GPT } from './gpt.ts';
@@ -38,7 +41,7 @@ export interface SampleResult {
 
 /** Samples continuations of prompts (each at least one token). */
 export function sample(model: GPT, prompts: readonly (readonly number[])[], opts: SampleOptions): SampleResult {
-  const c = model.config, B = prompts.length, C = c.nEmbd, H = c.nHead, hs = C / H, V = c.vocabSize, Tmax = c.blockSize;
+  const c = model.config, B = prompts.length, V = c.vocabSize, Tmax = c.blockSize;
   const maxNew = prompts.map((p, i) => (typeof opts.maxNewTokens === 'number' ? opts.maxNewTokens : opts.maxNewTokens[i]));
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`sample: prompt ${i} is empty (start it with a BOS/EOS token)`);
@@ -49,41 +52,15 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   const done = prompts.map((p, i) => maxNew[i] <= 0);
   if (B === 0 || done.every(Boolean)) return out;
 
-  const layers = model.h;
-  // weights transposed once per call, (in, out): the decode products then run untransposed, which sgemm does faster
-  const wT = layers.map((blk) => ({
-    attn: transposed(blk.attn.c_attn.weight.data, 3 * C, C), proj: transposed(blk.attn.c_proj.weight.data, C, C),
-    fc: transposed(blk.mlp.c_fc.weight.data, 4 * C, C), fc2: transposed(blk.mlp.c_proj.weight.data, C, 4 * C),
-  }));
-  const kCache = layers.map(() => new Float32Array(B * H * hs * Tmax)); // (B, H, hs, Tmax): keys transposed
-  const vCache = layers.map(() => new Float32Array(B * H * Tmax * hs)); // (B, H, Tmax, hs)
-  const x = new Float32Array(B * C), h = new Float32Array(B * C), qkv = new Float32Array(B * 3 * C);
-  const att = new Float32Array(B * C), tmp = new Float32Array(B * C), fc = new Float32Array(B * 4 * C);
-  const mean = new Float32Array(B), rstd = new Float32Array(B), logits = new Float32Array(B * V);
+  // the common prompt length in one pass; then lockstep, one position per step for every row
+  // positions the longest row can reach: its prompt plus all but its last new token
+  const reach = Math.max(...prompts.map((p, i) => (done[i] ? p.length : p.length + maxNew[i] - 1)));
+  const cache = model.newCache(B, Math.min(Tmax, Math.max(1, reach)));
+  const L0 = Math.min(...prompts.map((p) => p.length));
+  let logits = model.prefill(cache, prompts.map((p) => p.slice(0, L0)));
   const cur = new Int32Array(B);
-  const wte = model.wte.weight.data, wpe = model.wpe.weight.data;
-
-  for (let t = 0; t < Tmax; t++) {
-    for (let b = 0; b < B; b++) cur[b] = t < prompts[b].length ? prompts[b][t] : out.tokens[b][out.tokens[b].length - 1];
-    // x = wte[cur] + wpe[t]   (B, C)
-    K.embedding(wte, cur, x, B, C);
-    K.addBias(x, wpe.subarray(t * C, (t + 1) * C), B, C);
-    for (let l = 0; l < layers.length; l++) {
-      const blk = layers[l];
-      K.layernorm(x, blk.ln_1.weight.data, blk.ln_1.bias.data, h, mean, rstd, B, C, blk.ln_1.eps);
-      linearRows(h, wT[l].attn, blk.attn.c_attn.bias!.data, qkv, B, C, 3 * C); // (B, 3C)
-      K.attentionDecode(qkv, kCache[l], vCache[l], att, B, t, C, H, Tmax);
-      linearRows(att, wT[l].proj, blk.attn.c_proj.bias!.data, tmp, B, C, C);
-      K.axpy(tmp, 1, x); // residual
-      K.layernorm(x, blk.ln_2.weight.data, blk.ln_2.bias.data, h, mean, rstd, B, C, blk.ln_2.eps);
-      linearRows(h, wT[l].fc, blk.mlp.c_fc.bias!.data, fc, B, C, 4 * C);
-      K.unary('gelu', fc, fc);
-      linearRows(fc, wT[l].fc2, blk.mlp.c_proj.bias!.data, tmp, B, 4 * C, C);
-      K.axpy(tmp, 1, x); // residual
-    }
-    K.layernorm(x, model.ln_f.weight.data, model.ln_f.bias.data, h, mean, rstd, B, C, model.ln_f.eps);
-    K.matmul(h, wte, logits, 1, B, V, C, false, true, false, 0, 0); // (B, V), tied head
-
+  for (let t = L0 - 1; ; t++) {
+    // logits (B, V) were computed at position t: they predict position t + 1
     for (let b = 0; b < B; b++) {
       if (done[b] || t < prompts[b].length - 1) continue;
       const row = logits.subarray(b * V, (b + 1) * V);
@@ -97,21 +74,12 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
         done[b] = true;
       }
     }
-    if (done.every(Boolean)) break;
+    if (done.every(Boolean) || t + 1 >= Tmax) break;
+    // position t + 1: the prompt's token while inside it, else the row's last sample (finished rows: anything valid)
+    for (let b = 0; b < B; b++) cur[b] = t + 1 < prompts[b].length ? prompts[b][t + 1] : (out.tokens[b].at(-1) ?? 0);
+    logits = model.decode(cache, cur);
   }
-  return out;
-}
-
-/** y (rows, nOut) = x (rows, nIn) @ Wt + b, with Wt the weight transposed to (nIn, nOut). */
-function linearRows(x: Float32Array, Wt: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
-  K.matmul(x, Wt, y, 1, rows, nOut, nIn, false, false, false, 0, 0);
-  K.addBias(y, bias, rows, nOut);
-}
-
-/** W (rows, cols) -> Wᵀ (cols, rows) */
-function transposed(W: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(W.length);
-  K.permute(W, [rows, cols], [1, 0], out);
+  cache.release();
   return out;
 }
 
@@ -212,29 +180,52 @@ export function scoreTokens(model: GPT, seqs: readonly (readonly number[])[], fr
   });
 }
 
+/** What generate() returns: the new text, and exactly the tokens sampled with their log-probs. */
+export interface Generation {
+  text: string; // new text: EOS dropped, cut after the stop text (which is kept)
+  tokens: number[]; // every token sampled, EOS and stop-text tokens included
+  logprobs: number[]; // log p of each, temperature 1, untruncated, under the window the model read
+  finish: FinishReason; // 'stop': EOS or the stop text; 'length': maxNewTokens
+}
+
 /**
  * Continues text beyond the context window: samples in chunks, each time
- * re-reading the last half-context of tokens. Returns the new text only.
+ * re-reading only the last floor(blockSize / 2) tokens (the prompt too is
+ * cut to them), so a long generation is a chain of half-context restarts,
+ * not nanoGPT's sliding window. An empty prompt is [EOS], what pretraining
+ * saw between documents. docs/sampling.md explains the rule.
  */
-export function generateText(
+export function generate(
   model: GPT,
   tok: { encode(s: string): number[]; decode(ids: ArrayLike<number>): string; eosId: number },
   prompt: string,
   maxNewTokens: number,
   opts: Omit<SampleOptions, 'maxNewTokens'> & { stopText?: string },
-): string {
+): Generation {
   const ctx = Math.max(1, Math.floor(model.config.blockSize / 2));
+  const stop = opts.stopText ? tok.encode(opts.stopText) : [];
+  const stopSequences = [...(opts.stopSequences ?? []), ...(stop.length ? [stop] : [])];
   let ids = prompt ? tok.encode(prompt) : [tok.eosId];
-  const start = ids.length;
+  const start = ids.length, logprobs: number[] = [];
+  let finish: FinishReason = 'length';
   while (ids.length - start < maxNewTokens) {
     const window = ids.slice(-ctx);
     const want = Math.min(maxNewTokens - (ids.length - start), model.config.blockSize - window.length);
-    const r = sample(model, [window], { ...opts, maxNewTokens: want });
+    const r = sample(model, [window], { ...opts, maxNewTokens: want, stopSequences });
     ids = ids.concat(r.tokens[0]);
-    if (r.finish[0] === 'stop') break;
-    if (opts.stopText && tok.decode(ids.slice(start)).includes(opts.stopText)) break;
+    logprobs.push(...r.logprobs[0]);
+    if (r.finish[0] === 'stop' || (opts.stopText && tok.decode(ids.slice(start)).includes(opts.stopText))) {
+      finish = 'stop';
+      break;
+    }
   }
-  let text = tok.decode(ids.slice(start).filter((t) => t !== tok.eosId));
+  const tokens = ids.slice(start);
+  let text = tok.decode(tokens.filter((t) => t !== tok.eosId));
   if (opts.stopText && text.includes(opts.stopText)) text = text.slice(0, text.indexOf(opts.stopText) + opts.stopText.length);
-  return text;
+  return { text, tokens, logprobs, finish };
+}
+
+/** generate(), the text only. */
+export function generateText(...args: Parameters<typeof generate>): string {
+  return generate(...args).text;
 }

@@ -78,7 +78,7 @@ export class LocalPolicy implements TrainablePolicy {
       const r = sample(this.model, chunk, {
         maxNewTokens: chunk.map((p) => Math.min(params.maxTokens, T - p.length)),
         temperature: params.temperature, topK: params.topK, topP: params.topP,
-        stopTokens: [this.tokenizer.eosId], stopSequences, rng,
+        stopTokens: params.ignoreEos ? [] : [this.tokenizer.eosId], stopSequences, rng,
       });
       chunk.forEach((_, b) => out.push({ tokens: r.tokens[b], logprobs: r.logprobs[b], finish: r.finish[b] }));
     }

@@ -28,6 +28,7 @@ export interface SamplingParams {
   topK?: number; // keep the k most likely tokens (0 = off)
   stop?: readonly string[]; // texts that end a completion (besides EOS); not included in the text
   seed: number; // all sampling randomness of the call; the same seed gives the same completions
+  ignoreEos?: boolean; // keep sampling past EOS, to exactly maxTokens (benchmarks; as vLLM's ignore_eos); default false
 }
 
 export type FinishReason = 'stop' | 'length';

@@ -6,6 +6,9 @@
  * 1), the parameters after one AdamW step within 1e-5; and seeded sampling
  * gives the ref backend's tokens (and PyTorch's greedy tokens), or differs
  * only where the candidates are within float32 rounding of each other.
+ * The sampling path too: GPT.prefill + GPT.decode logits match PyTorch's
+ * forward at every position, and greedy decoding after a prefilled prompt
+ * continues PyTorch's greedy tokens.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,5 +219,43 @@ for (const backend of BACKEND_NAMES) {
       notes.push(`temperature ${temperature}: ${flips} of ${prompts.length} sequences differ`);
     }
     t.diagnostic(notes.join('; '));
+  });
+}
+
+// ---------------------------------------------------------------- prefill + decode (the sampling path) against PyTorch
+
+for (const backend of BACKEND_NAMES) {
+  const skip = available.get(backend) ?? false;
+
+  test(`${backend}: prefill + decode logits match PyTorch's forward at every position`, { skip }, async (t) => {
+    await initBackend(backend);
+    const m = goldenModel(), V = cfg.vocabSize, want = f32('out.logits'); // (B, T, V)
+    const rows = Array.from({ length: B }, (_, b) => Array.from(ids.subarray(b * T, (b + 1) * T)));
+    let worst = 0;
+    for (const L0 of [1, Math.ceil(T / 2), T]) {
+      const cache = m.newCache(B);
+      let logits = m.prefill(cache, rows.map((r) => r.slice(0, L0)));
+      for (let pos = L0 - 1; pos < T; pos++) {
+        const got = new Float32Array(B * V), exp = new Float32Array(B * V);
+        for (let b = 0; b < B; b++) {
+          got.set(logits.subarray(b * V, (b + 1) * V), b * V);
+          exp.set(want.subarray((b * T + pos) * V, (b * T + pos + 1) * V), b * V);
+        }
+        worst = Math.max(worst, assertClose(got, exp, 1e-4, `prefill ${L0} then decode: logits at position ${pos}`));
+        if (pos + 1 < T) logits = m.decode(cache, rows.map((r) => r[pos + 1]));
+      }
+    }
+    t.diagnostic(`max error ${worst.toExponential(1)}`);
+  });
+
+  test(`${backend}: greedy decoding after a prefilled prompt continues PyTorch's greedy tokens`, { skip }, async () => {
+    const m = goldenModel();
+    await initBackend(backend);
+    const n = get('greedy.tokens').shape[1], k = Math.floor(n / 2);
+    const torch = Array.from(i32('greedy.prompts'), (p, s) => [p, ...i32('greedy.tokens').subarray(s * n, (s + 1) * n)]);
+    // the first k greedy tokens become part of the prompt (prefilled in one pass); the rest must follow
+    const got = sample(m, torch.map((s) => s.slice(0, 1 + k)), { maxNewTokens: n - k, temperature: 0, rng: new Rng(0) }).tokens;
+    const flips = await compareTokens(m, backend, torch.map((s) => s.slice(0, 1 + k)), got, torch.map((s) => s.slice(1 + k)), true, 'prefilled greedy vs PyTorch');
+    assert.ok(flips <= 1, `${flips} sequences differ`);
   });
 }
