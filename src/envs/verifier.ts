@@ -173,7 +173,6 @@ class IsolatedVerifier {
     const tsx = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER)}); })`;
     const worker = new Worker(boot, { eval: true, workerData: { file: this.file } });
-    worker.unref();
     let loaded!: () => void;
     let failed!: (e: unknown) => void;
     const ready = new Promise<void>((resolve, reject) => ((loaded = resolve), (failed = reject)));
@@ -198,6 +197,7 @@ class IsolatedVerifier {
     });
     worker.on('error', die);
     worker.on('exit', () => die(new Error(`the verifier thread for ${this.file} exited`)));
+    worker.unref(); // after the listeners: adding a 'message' listener refs the port again, and the process would never exit
     this.thread = t;
     return t;
   }

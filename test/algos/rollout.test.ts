@@ -14,6 +14,10 @@ import { getEnv } from '../../src/envs/registry.ts';
 import type { MultiTurnFamily, TaskFamily } from '../../src/envs/types.ts';
 import { firstLetter } from './rl_toy.ts';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadEnvFile } from '../../src/envs/load.ts';
 
 const tok = CharTokenizer.ascii();
@@ -111,4 +115,24 @@ test("a user's file verifies in a worker: a synchronous infinite loop in verify(
   // and a whole rollout through the policy interface, on the same (restarted) worker
   const [t] = await rollout({ kind: 'task', family: entry.family, file }, new Scripted(['spin']), [{ seed: 3, difficulty: 1 }], { group: 1, sampling: params, verifyTimeoutMs: 500 });
   assert.equal(t.reason, 'verifier_timeout');
+});
+
+test("a process that verified with a user's file exits by itself (the worker thread does not hold it open)", () => {
+  const file = fileURLToPath(new URL('../server/fixtures/faulty_task.ts', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'flywheel-verify-exit-'));
+  const script = join(dir, 'verify.mts');
+  writeFileSync(script, [
+    `import { loadEnvFile } from ${JSON.stringify(fileURLToPath(new URL('../../src/envs/load.ts', import.meta.url)))};`,
+    `import { verifyAll } from ${JSON.stringify(fileURLToPath(new URL('../../src/algos/rollout.ts', import.meta.url)))};`,
+    `const e = await loadEnvFile(${JSON.stringify(file)});`,
+    `if (e.kind !== 'task') throw new Error('not a task family');`,
+    `const t = e.family.generate(1, 1);`,
+    `const [v] = await verifyAll({ family: e.family, file: ${JSON.stringify(file)} }, [t], ['Answer: ' + t.answer]);`,
+    `console.log(v.reason);`,
+  ].join('\n'));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.signal, null, 'killed by the timeout: the process did not exit after verifying');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'correct');
 });
