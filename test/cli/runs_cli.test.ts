@@ -129,7 +129,7 @@ test('SFT on prompt/completion and chat rows; resumes with the same command plus
 });
 
 test('unknown commands are errors in every form; --version; bad numbers and FLYWHEEL_THREADS are clear errors', () => {
-  for (const args of [['serve'], ['serve', '--help'], ['help', 'serve']]) userError(fw(...args), /unknown command 'serve'/);
+  for (const args of [['dashboard'], ['dashboard', '--help'], ['help', 'dashboard']]) userError(fw(...args), /unknown command 'dashboard'/);
   const v = fw('--version');
   assert.equal(v.code, 0);
   assert.equal(v.out.trim(), JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')).version);
