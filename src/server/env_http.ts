@@ -7,9 +7,10 @@
  *
  * and never into a crash.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
+import { UserError } from '../util/errors.ts';
 import type { ErrorResponse } from './env_schema.ts';
 
 export type ErrorCode = ErrorResponse['error']['code'];
@@ -99,13 +100,18 @@ function preview(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+export function hasBearer(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  const given = Buffer.from(m ? m[1].trim() : ''), want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
 /** Throws a 401 unless the request carries `Authorization: Bearer <token>`. */
 export function checkToken(req: IncomingMessage, token: string): void {
+  if (hasBearer(req, token)) return;
   const header = req.headers.authorization ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(header);
-  const given = Buffer.from(m ? m[1].trim() : '');
-  const want = Buffer.from(token);
-  if (given.length === want.length && timingSafeEqual(given, want)) return;
   const why = header === '' ? 'missing Authorization header' : m ? 'wrong token' : 'Authorization header is not "Bearer <token>"';
   throw new HttpError(401, 'unauthorized', `${why}: this server needs "Authorization: Bearer <token>" (--token / FLYWHEEL_ENV_TOKEN)`, undefined, {
     'WWW-Authenticate': 'Bearer',
@@ -122,4 +128,20 @@ export function sendError(res: ServerResponse, err: HttpError): void {
   const error: ErrorResponse['error'] = { status: err.status, code: err.code, message: err.message };
   if (err.field !== undefined) error.field = err.field;
   sendJson(res, err.status, { error }, err.headers);
+}
+
+/** Listens on host:port (0 picks a free port) and gives the port; the usual failures are UserErrors saying what to change. */
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((done, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') fail(new UserError(`port ${port} on ${host} is in use; pick another with --port (0 picks a free one)`));
+      else if (err.code === 'EACCES') fail(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need root); pick another with --port`));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') fail(new UserError(`--host ${host}: no such interface on this machine`));
+      else fail(err);
+    });
+    server.listen(port, host, () => {
+      const addr = server.address();
+      done(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
 }

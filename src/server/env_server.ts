@@ -23,7 +23,7 @@ import { loadEnvFile } from '../envs/load.ts';
 import { envId, getEnv, listEnvs } from '../envs/registry.ts';
 import type { Task } from '../envs/types.ts';
 import type * as S from './env_schema.ts';
-import { checkToken, HttpError, badRequest, parseBody, readBody, sendError, sendJson } from './env_http.ts';
+import { checkToken, HttpError, badRequest, listen, parseBody, readBody, sendError, sendJson } from './env_http.ts';
 import { matchRoute, ROUTES, schemaDocument, type Route, type RouteName } from './env_routes.ts';
 import { envCall, resolveDifficulty, Sessions, type ServedEnv } from './env_sessions.ts';
 import { Verifier, type VerifyTarget } from '../envs/verifier.ts';
@@ -184,19 +184,4 @@ function unknownEnvMessage(id: string): string {
     if (err instanceof UserError) return err.message.replace(/ \(`flywheel envs list`.*\)$/, ' (GET /envs lists them)');
   }
   return `unknown environment ${JSON.stringify(id)} (GET /envs lists them)`;
-}
-
-function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<number> {
-  return new Promise((done, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') fail(new UserError(`port ${port} on ${host} is in use; pick another with --port (0 picks a free one)`));
-      else if (err.code === 'EACCES') fail(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need root); pick another with --port`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') fail(new UserError(`--host ${host}: no such interface on this machine`));
-      else fail(err);
-    });
-    server.listen(port, host, () => {
-      const addr = server.address();
-      done(typeof addr === 'object' && addr ? addr.port : port);
-    });
-  });
 }

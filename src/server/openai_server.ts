@@ -18,14 +18,13 @@
  * 500 internal. No request crashes the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { noGrad } from '../tensor/tensor.ts';
 import type { LocalPolicy } from '../policy/local.ts';
 import { encodeChat, encodePrompt, type Message } from '../policy/format.ts';
 import type { TokenSample } from '../policy/types.ts';
-import { HttpError, parseBody, readBody } from './env_http.ts';
+import { hasBearer, HttpError, listen, parseBody, readBody, sendJson } from './env_http.ts';
 import { ChatRequest, CompletionRequest, type OpenAIErrorBody } from './openai_schema.ts';
 import { Batcher, type BatcherStats } from './openai_batch.ts';
 
@@ -267,20 +266,12 @@ function parse<T extends z.ZodType>(body: Buffer, schema: T): z.output<T> {
 }
 
 function checkKey(req: IncomingMessage, key: string): void {
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  const given = Buffer.from(m ? m[1].trim() : ''), want = Buffer.from(key);
-  if (given.length === want.length && timingSafeEqual(given, want)) return;
-  throw new ApiError(401, m ? 'Incorrect API key provided' : 'You didn\'t provide an API key: send "Authorization: Bearer <key>"', null, 'invalid_api_key', 'authentication_error');
+  if (hasBearer(req, key)) return;
+  throw new ApiError(401, /^Bearer\s+(.+)$/i.test(req.headers.authorization ?? '') ? 'Incorrect API key provided' : 'You didn\'t provide an API key: send "Authorization: Bearer <key>"', null, 'invalid_api_key', 'authentication_error');
 }
 
 function sumTokens(samples: readonly TokenSample[]): number {
   return samples.reduce((a, s) => a + s.tokens.length, 0);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
 }
 
 function sendError(res: ServerResponse, err: ApiError, headers: Record<string, string> = {}): void {
@@ -292,19 +283,4 @@ function sendSse(res: ServerResponse, events: readonly object[]): void {
   res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
   for (const e of events) res.write(`data: ${JSON.stringify(e)}\n\n`);
   res.end('data: [DONE]\n\n');
-}
-
-function listen(server: ReturnType<typeof createServer>, host: string, port: number): Promise<number> {
-  return new Promise((done, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') fail(new UserError(`port ${port} on ${host} is in use; pick another with --port (0 picks a free one)`));
-      else if (err.code === 'EACCES') fail(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need root); pick another with --port`));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') fail(new UserError(`--host ${host}: no such interface on this machine`));
-      else fail(err);
-    });
-    server.listen(port, host, () => {
-      const addr = server.address();
-      done(typeof addr === 'object' && addr ? addr.port : port);
-    });
-  });
 }
