@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { ENV_SERVER_DEFAULTS as D } from '../server/env_config.ts';
 import { floatArg, intArg } from './args.ts';
-import { onInterrupt } from './signals.ts';
+import { untilInterrupt } from './signals.ts';
 
 export interface EnvServerFlags {
   host: string;
@@ -65,13 +65,7 @@ async function run(flags: EnvServerFlags): Promise<void> {
   const token = flags.token ?? process.env.FLYWHEEL_ENV_TOKEN;
   if (token !== undefined && token.trim() === '') throw new UserError(`${flags.token !== undefined ? '--token' : 'FLYWHEEL_ENV_TOKEN'} is empty; give a token or leave it unset for no auth`);
   const { startEnvServer } = await import('../server/env_server.ts');
-  // handlers first: a signal while the environments load still stops the server cleanly once it is up
-  let stopped!: () => void;
-  const stopping = new Promise<void>((resolve) => (stopped = resolve));
-  const stop = onInterrupt((signal) => {
-    process.stderr.write(`\n${signal}: stopping (finishing requests in flight; press Ctrl-C again to quit at once)\n`);
-    stopped();
-  });
+  const stop = untilInterrupt(); // before the environments load
   try {
     const server = await startEnvServer({
       host: flags.host,
@@ -91,7 +85,7 @@ async function run(flags: EnvServerFlags): Promise<void> {
         `sessions expire after ${flags.sessionTtl} s idle; Ctrl-C to stop\n`,
     );
     if (flags.json) process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port, envs: server.envs.map((e) => e.id) })}\n`);
-    await stopping;
+    await stop.stopped;
     const dropped = server.stats.sessions();
     await server.close();
     const { requests, errors } = server.stats;

@@ -11,7 +11,7 @@ import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
 import { intArg, floatArg } from './args.ts';
-import { onInterrupt } from './signals.ts';
+import { untilInterrupt } from './signals.ts';
 
 export interface ServeFlags {
   host: string;
@@ -60,15 +60,9 @@ export function register(program: Command): void {
 async function run(checkpoint: string, flags: ServeFlags): Promise<void> {
   const apiKey = flags.apiKey ?? process.env.FLYWHEEL_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === '') throw new UserError(`${flags.apiKey !== undefined ? '--api-key' : 'FLYWHEEL_API_KEY'} is empty; give a key or leave it unset for no auth`);
-  // handlers first: a signal while the model loads still stops the server cleanly (exit 0) once it is up
-  let stopped!: () => void;
-  const stopping = new Promise<void>((done) => (stopped = done));
-  const stop = onInterrupt((signal) => {
-    process.stderr.write(`\n${signal}: stopping (finishing requests in flight; press Ctrl-C again to quit at once)\n`);
-    stopped();
-  });
+  const stop = untilInterrupt(); // before the model loads: a signal then still stops the server cleanly (exit 0) once it is up
   try {
-    await serveUntilStopped(checkpoint, flags, apiKey, stopping, () => stop.signal);
+    await serveUntilStopped(checkpoint, flags, apiKey, stop.stopped, () => stop.signal);
   } finally {
     stop.dispose();
   }

@@ -45,6 +45,22 @@ export function onInterrupt(onFirst: (signal: NodeJS.Signals) => void = (s) => p
   };
 }
 
+/**
+ * onInterrupt for servers: `stopped` settles at the first signal, when the
+ * server should finish the requests in flight, close and exit 0; a second
+ * signal quits at once. Install it before anything slow (loading a model or
+ * environments), so a signal during start-up still stops cleanly.
+ */
+export function untilInterrupt(): Interrupt & { readonly stopped: Promise<void> } {
+  let done!: () => void;
+  const stopped = new Promise<void>((resolve) => (done = resolve));
+  const interrupt = onInterrupt((signal) => {
+    process.stderr.write(`\n${signal}: stopping (finishing requests in flight; press Ctrl-C again to quit at once)\n`);
+    done();
+  });
+  return Object.assign(interrupt, { stopped });
+}
+
 /** The conventional exit code for a signal: 128 + its number. */
 export function exitCode(signal: NodeJS.Signals | null): number {
   return signal === 'SIGTERM' ? 143 : 130;
