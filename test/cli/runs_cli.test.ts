@@ -11,23 +11,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN, fw, userError } from './fw.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-runs-cli-'));
 const corpus = join(tmp, 'corpus.txt');
 writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. a bird sang in the tall tree. '.repeat(60));
 const TINY = ['--preset', 'tiny', '--block-size', '32', '--batch-size', '8', '--corpus', corpus, '--sample-tokens', '0'];
-
-function fw(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function userError(r: ReturnType<typeof fw>, re: RegExp): void {
-  assert.equal(r.code, 1, `exit code (stderr: ${r.err})`);
-  assert.match(r.err, re);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 /** Starts a long run, waits until it has trained a few steps, sends the signals, and returns what it printed. */
 async function interrupt(out: string, signals: NodeJS.Signals[]): Promise<{ code: number | null; err: string }> {

@@ -7,26 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../../src/nn/checkpoint.ts';
+import { BIN, fw, userError } from './fw.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-selfplay-'));
 const TINY = ['--game', 'tictactoe', '--sl-games', '20', '--sl-steps', '30', '--games', '8', '--simulations', '16', '--width', '16', '--blocks', '1', '--quiet'];
-
-function fw(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function userError(r: ReturnType<typeof fw>, re: RegExp): void {
-  assert.equal(r.code, 1, `exit code (stderr: ${r.err})`);
-  assert.match(r.err, re);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 /** Starts a run, waits until its checkpoint has `iteration` iterations, then sends `signal`. */
 async function interrupt(out: string, iterations: number, iteration: number, signal: NodeJS.Signals): Promise<{ code: number | null; err: string }> {

@@ -5,28 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fw, fwEnv, userError } from './fw.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-cli-'));
-
-function fw(...args: string[]): { code: number | null; out: string; err: string } {
-  return fwEnv({}, ...args);
-}
-
-function fwEnv(env: Record<string, string>, ...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function userError(r: ReturnType<typeof fw>, re: RegExp): void {
-  assert.equal(r.code, 1, `exit code (stderr: ${r.err})`);
-  assert.match(r.err, re);
-  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
-}
 
 test('pretrain on a small corpus: loss falls, a checkpoint and a sample come out (--json)', () => {
   const out = join(tmp, 'run');
