@@ -73,7 +73,7 @@ Examples:
   flywheel export runs/rl --kind messages --dedup --out chats.jsonl    # chats (multi-turn episodes whole)
   flywheel export runs/rl --kind preference --format parquet --out dpo.parquet   # for TRL DPOTrainer
   flywheel export runs/rl --kind rollouts --format parquet --out rollouts.parquet --steps 50:
-  flywheel export runs/eval --kind sft --env linear-eq-v1 --difficulty 3 --min-reward 1 --out hard.jsonl
+  flywheel export runs/eval-rl-linear-eq-v1 --kind sft --difficulty 3 --min-reward 1 --out hard.jsonl   # what flywheel eval --checkpoint runs/rl wrote
   flywheel sft --data sft.jsonl --init runs/rl                         # train on the export
 
 Preference pairs come from one group (the replies sampled for one task at one

@@ -94,7 +94,7 @@ export function register(program: Command): void {
     .option('--no-logprobs', 'endpoint: do not ask for per-token logprobs')
     .option('--price-input <usd>', 'endpoint: USD per million prompt tokens, for the cost in metrics', floatArg(0))
     .option('--price-output <usd>', 'endpoint: USD per million completion tokens', floatArg(0))
-    .option('--out <dir>', 'run directory for the rollouts (rollouts.sqlite) and summary', 'runs/eval')
+    .option('--out <dir>', 'run directory for the rollouts (rollouts.sqlite) and summary (default: runs/eval-<checkpoint or model>-<env>; a checkpoint\'s own earlier evaluation there is replaced)')
     .option('--resume', 'endpoint: continue the evaluation in --out, asking only for what is not stored yet')
     .option('--force', 'replace the run in --out')
     .option('--seed <n>', 'sampling seed', intArg(0), 0)
@@ -113,6 +113,9 @@ export function register(program: Command): void {
     ].join('\n'))
     .action(async (flags) => {
       if (flags.checkpoint !== undefined && flags.endpoint !== undefined) throw new UserError('give --checkpoint or --endpoint, not both');
+      const { defaultEvalOut } = await import('./rl_impl.ts');
+      const byDefault = flags.out === undefined;
+      if (byDefault) flags.out = defaultEvalOut(flags);
       if (flags.endpoint !== undefined || flags.resume || (flags.checkpoint === undefined && process.env.OPENAI_BASE_URL)) {
         const { runEndpointEval } = await import('./eval_endpoint.ts');
         return runEndpointEval(flags);
@@ -121,6 +124,6 @@ export function register(program: Command): void {
       if (flags.env === undefined) throw new UserError('--env is required: an environment id (`flywheel envs list`) or your task family file');
       if (flags.difficultySweep) throw new UserError('--difficulty-sweep is for --endpoint evaluations (serve the checkpoint with `flywheel serve` to sweep it)');
       const { runEval } = await import('./rl_impl.ts');
-      await runEval(flags);
+      await runEval({ ...flags, replaceOwn: byDefault });
     });
 }

@@ -4,7 +4,7 @@
  * defaults, and wire them to the RL loop (src/algos/rl.ts) and the run
  * directory (src/runs). `flywheel demo` reuses `startRL`.
  */
-import { resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { initBackend, backendLine } from '../tensor/backend.ts';
 import type { Tokenizer } from '../models/tokenizer.ts';
@@ -260,6 +260,36 @@ function trainSummary(s: RLSession): object {
 
 // ---------------------------------------------------------------- eval
 
+/**
+ * Where `flywheel eval` writes without --out: runs/eval-<what>-<env>, <what>
+ * the checkpoint's run name (or the endpoint's model), <env> the environment
+ * id (or the file's name), so evaluating another checkpoint or environment
+ * never collides with an earlier evaluation.
+ */
+export function defaultEvalOut(flags: { checkpoint?: string; model?: string; env?: string; resume?: boolean }): string {
+  const what = flags.checkpoint !== undefined ? checkpointName(flags.checkpoint) : (flags.model ?? process.env.OPENAI_MODEL);
+  if (what === undefined || flags.env === undefined) {
+    if (flags.resume) throw new UserError('--resume needs --out DIR (or --model and --env, which name the default directory runs/eval-<model>-<env>)');
+    return 'runs/eval'; // a flag is missing: the command's own checks name it
+  }
+  const env = /[\\/]/.test(flags.env) || /\.[cm]?[jt]s$/.test(flags.env) ? basename(flags.env, extname(flags.env)) : flags.env;
+  const slug = (x: string): string => x.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'x';
+  return `runs/eval-${slug(what)}-${slug(env)}`;
+}
+
+/** A checkpoint's name: its run directory's (runs/grpo/checkpoint -> grpo). */
+function checkpointName(path: string): string {
+  const abs = resolve(path);
+  return basename(abs) === RUN_FILES.checkpoint ? basename(resolve(abs, '..')) : basename(abs);
+}
+
+/** Whether `dir` holds an earlier evaluation of a checkpoint (cheap to redo; an endpoint's is not). */
+function holdsCheckpointEval(dir: string): boolean {
+  if (!RunDir.isRun(dir)) return false;
+  const run = RunDir.open(dir);
+  return run.kind === 'eval' && typeof run.config().checkpoint === 'string';
+}
+
 export interface EvalFlags {
   checkpoint: string;
   env: string;
@@ -269,6 +299,7 @@ export interface EvalFlags {
   temperature: number;
   maxTokens?: number;
   out: string;
+  replaceOwn?: boolean; // --out was not given: an earlier checkpoint evaluation there is replaced
   force?: boolean;
   seed: number;
   json?: boolean;
@@ -281,7 +312,7 @@ export async function runEval(flags: EvalFlags): Promise<void> {
   const policy = new LocalPolicy(lm.model, lm.tokenizer, { name: lm.dir, format: 'chat', warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   const rl = resolveForEnv({ ...RL_DEFAULTS, difficulties: flags.difficulty ?? [], maxTokens: flags.maxTokens ?? 0 }, env, lm.tokenizer, policy.contextLength, source);
   const config = { checkpoint: lm.dir, env: source, n: flags.n, k: flags.k, difficulties: rl.difficulties, maxTokens: rl.maxTokens, temperature: flags.temperature, seed: flags.seed };
-  const run = RunDir.start(flags.out, 'eval', config, { force: flags.force });
+  const run = RunDir.start(flags.out, 'eval', config, { force: flags.force || (flags.replaceOwn && holdsCheckpointEval(flags.out)) });
   const res = await evaluate(env, policy, heldoutTasks(flags.n, rl.difficulties), { maxTokens: rl.maxTokens, k: flags.k, temperature: flags.temperature, seed: flags.seed });
   const store = new RolloutStore(run.path(RUN_FILES.rollouts));
   try {
@@ -297,7 +328,7 @@ export async function runEval(flags: EvalFlags): Promise<void> {
   const summary = evalSummary(res, config);
   run.writeJson(RUN_FILES.summary, summary);
   if (flags.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else process.stdout.write(formatEval(summary));
+  else process.stdout.write(formatEval(summary) + `rollouts and summary: ${flags.out}\n`);
 }
 
 export function evalSummary(res: EvalResult, config: object): {

@@ -100,3 +100,26 @@ test('train user mistakes: an unknown environment, a game, a tokenizer that cann
   fail(fw('train', '--env', envFile, '--init', init, '--difficulty', '7', '--out', join(tmp, 'x5')), /--difficulty 7 is out of range/);
   for (const d of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.ok(!existsSync(join(tmp, d, 'checkpoint')), `nothing written to ${d}`);
 });
+
+test('eval without --out writes runs/eval-<checkpoint>-<env> in the working directory and replaces its own earlier checkpoint evaluation there', () => {
+  const cwd = mkdtempSync(join(tmp, 'cwd-'));
+  const inCwd = (...args: string[]): ReturnType<typeof fw> => {
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const evalArgs = ['eval', '--checkpoint', init, '--env', envFile, '--n', '8', '--k', '2'];
+  const first = inCwd(...evalArgs, '--json');
+  assert.equal(first.code, 0, first.err);
+  const dir = join(cwd, 'runs', 'eval-init-first_letter');
+  const summary = readFileSync(join(dir, 'summary.json'), 'utf8');
+  assert.deepEqual(JSON.parse(summary).accuracy, JSON.parse(first.out).accuracy);
+  const again = inCwd(...evalArgs);
+  assert.equal(again.code, 0, `a second evaluation of the same checkpoint is not refused: ${again.err}`);
+  assert.match(again.out, /rollouts and summary: runs\/eval-init-first_letter/);
+  assert.equal(readFileSync(join(dir, 'summary.json'), 'utf8'), summary, 'the same evaluation, the same summary');
+  // a directory holding another kind of run is still refused, --out or not
+  RunDir.start(join(cwd, 'runs', 'eval-init-first_letter'), 'sft', {}, { force: true });
+  const refused = inCwd(...evalArgs);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /already holds a sft run/);
+});
