@@ -30,6 +30,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { makeDirs } from '../util/fs.ts';
 import { numel, parseSafetensors, serializeSafetensors, writeFileSynced, type SafeTensor } from './safetensors.ts';
 
 export interface Checkpoint {
@@ -75,7 +76,7 @@ export function saveCheckpoint(dir: string, ck: Checkpoint): void {
   const n = saves++;
   const tmp = `${dir}.tmp-${process.pid}-${n}`;
   try {
-    mkdirSync(dirname(dir), { recursive: true });
+    makeDirs(dirname(dir));
     mkdirSync(tmp);
     writeDirectory(tmp, ck);
     swapIn(tmp, dir, `${dir}.old-${process.pid}-${n}`);

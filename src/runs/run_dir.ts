@@ -28,9 +28,10 @@
  *     same way by sample, --resume and a fresh run (which is refused: it
  *     never deletes a complete checkpoint).
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
+import { makeDirs } from '../util/fs.ts';
 import { loadCheckpoint, resolveCheckpointDir, saveCheckpoint, type Checkpoint } from '../nn/checkpoint.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
 
@@ -98,7 +99,7 @@ export class RunDir {
       throw new UserError(`${dir} already holds a ${what.kind} run; continue it with --resume, start over with --force, or choose another --out`);
     }
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
       const body = JSON.stringify({ kind, version: VERSION, ...config }, null, 2) + '\n';
       const tmp = join(dir, `${RUN_FILES.config}.new`);
       writeFileSync(tmp, body);

@@ -103,3 +103,13 @@ test('reconcile: agreeing flags pass, --steps may grow, anything else names the 
   assert.throws(() => reconcile(run, [{ flag: '--steps', path: 'train.steps', value: 50 }], ['train.steps']), isUserError(/may only grow, from 100/));
   assert.throws(() => reconcile(run, [{ flag: '--corpus', path: 'data.corpus', value: '/y.txt' }]), isUserError(/--corpus "\/y.txt" contradicts/));
 });
+
+test('a run directory under missing parents is made level by level; one that cannot be made (/proc) is a clear error, not a hang', () => {
+  const deep = join(tmp, 'a', 'b', 'c');
+  RunDir.start(deep, 'sft', { x: 1 }).saveCheckpoint(ck(1));
+  assert.ok(existsSync(join(deep, 'checkpoint', 'checkpoint.json')));
+  if (existsSync('/proc/self')) {
+    // Node 20's recursive mkdirSync never returns here; makeDirs throws procfs's ENOENT
+    assert.throws(() => RunDir.start('/proc/flywheel-test/run', 'sft', {}), isUserError(/\/proc\/flywheel-test\/run: cannot write the run directory/));
+  }
+});
