@@ -153,14 +153,13 @@ test('a truncated SSE stream is retried, and named when it keeps happening', asy
   assert.match(e.message, /the stream ended after 1 events without "data: \[DONE\]" \(gave up after 2 attempts\)/);
 });
 
-test('a server that never answers times out, per request, and is retried', async () => {
+// A hang (a timeout that never fires) fails through the test's own timeout, not a wall-clock assertion.
+test('a server that never answers times out, per request, and is retried', { timeout: 60_000 }, async () => {
   serve(() => {}); // never responds
-  const t0 = Date.now();
   const e = await failure(policy({ timeoutMs: 150, retries: 1 }).complete(PROMPT, P));
   assert.equal(e.kind, 'timeout');
   assert.equal(seen.length, 2);
   assert.match(e.message, /no complete answer within 150 ms/);
-  assert.ok(Date.now() - t0 < 2000);
 });
 
 test('an unreachable endpoint fails at once, naming it', async () => {
