@@ -8,6 +8,7 @@ import { guessNumber } from '../../src/envs/multiturn/guess_number.ts';
 import { retryArith } from '../../src/envs/multiturn/retry_arith.ts';
 import { calcTool, calculate } from '../../src/envs/multiturn/calc_tool.ts';
 import type { MultiTurnFamily, StepResult } from '../../src/envs/types.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /** Plays the reference policy; returns the transcript and the final step. */
 function playReference(family: MultiTurnFamily, seed: number, difficulty?: number): { transcript: string[]; last: StepResult; actions: number } {
@@ -98,4 +99,38 @@ test('calc-tool: the tool result comes back as the observation; a right answer e
   assert.equal(ep.step('calc: 2 +').observation, 'calc error: unexpected end');
   assert.match(ep.step('hmm').observation, /^reply "calc: <expression>"/);
   assert.deepEqual(ep.step(`Answer: ${value.value + 1n}`), { observation: '', reward: 0, done: true, info: { reason: 'wrong', turns: 3 } });
+});
+
+test('retry-arith teacher: hard = a negative result; it drops the minus sign unless right (p = hardAccuracy), afresh at every attempt', () => {
+  const teacher = { errorRate: 0.1, hardAccuracy: 0.3 };
+  let hard = 0, hardFirstRight = 0, hardMissed = 0, hardSecondRight = 0, hardRepeats = 0, easy = 0, easyFirstWrong = 0;
+  for (let seed = 0; seed < 3000; seed++) {
+    const ep = retryArith.create();
+    const first = ep.reset(seed, 1);
+    const m = /Compute (\d+) ([+*-]) (\d+)\./.exec(first)!;
+    const answer = m[2] === '+' ? +m[1] + +m[3] : m[2] === '-' ? +m[1] - +m[3] : +m[1] * +m[3];
+    assert.equal(retryArith.isHard!(first), answer < 0);
+    const rng = new Rng(`t:${seed}`);
+    const a1 = retryArith.demonstrate!([first], rng, teacher);
+    const a2 = retryArith.demonstrate!([first, a1, 'wrong, try again'], rng, teacher);
+    if (answer < 0) {
+      hard++;
+      if (a1 === `Answer: ${answer}`) hardFirstRight++;
+      else {
+        assert.equal(a1, `Answer: ${-answer}`, `seed ${seed}: the systematic mistake drops the sign`);
+        hardMissed++;
+        if (a2 === `Answer: ${answer}`) hardSecondRight++;
+        else if (a2 === a1) hardRepeats++;
+      }
+    } else {
+      easy++;
+      if (a1 !== `Answer: ${answer}`) easyFirstWrong++;
+    }
+  }
+  assert.ok(hard > 300 && easy > 2000, `${hard} hard, ${easy} easy`);
+  const near = (x: number, p: number, n: number, what: string): void => assert.ok(Math.abs(x - p) < 3.5 * Math.sqrt((p * (1 - p)) / n), `${what}: ${x}, expected about ${p}`);
+  near(hardFirstRight / hard, 0.3, hard, 'right first on hard');
+  near(hardSecondRight / hardMissed, 0.3, hardMissed, 'right second on hard after a miss');
+  assert.equal(hardRepeats, hardMissed - hardSecondRight, 'a wrong second attempt on a hard case repeats the first');
+  near(easyFirstWrong / easy, 0.1, easy, 'slips on easy');
 });
