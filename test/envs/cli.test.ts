@@ -80,17 +80,24 @@ describe('flywheel envs', { concurrency: 4 }, () => {
   });
 
   test('sample of a multi-turn environment and of a game', async () => {
-    const [mt, game] = await Promise.all([
-      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--json']),
+    const [mt, blind, ref, game] = await Promise.all([
+      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--skill', '1', '--json']),
+      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--hard-accuracy', '0', '--json']),
+      flywheel(['envs', 'sample', 'calc-tool-v1', '--json']),
       flywheel(['envs', 'sample', 'tictactoe-v1', '--n', '2', '--skill', '1', '--json']),
     ]);
     assert.equal(mt.code, 0, mt.stderr);
     for (const e of JSON.parse(mt.stdout)) {
       assert.equal(e.reason, 'correct');
       assert.ok(e.total > 0.5);
+      assert.deepEqual([e.hard, e.teacher], [true, { errorRate: 0, hardAccuracy: 1 }]);
       assert.equal(e.turns[0].role, 'env');
       assert.match(e.turns[0].text, /from 1 to 1000/);
     }
+    assert.equal(blind.code, 0, blind.stderr); // misreads every hint: never finds it
+    assert.deepEqual(JSON.parse(blind.stdout).map((e: { reason: string }) => e.reason), ['out_of_turns', 'out_of_turns', 'out_of_turns']);
+    assert.equal(ref.code, 0, ref.stderr); // no teacher: the reference policy
+    assert.ok(JSON.parse(ref.stdout).every((e: { teacher: unknown; reason: string }) => e.teacher === null && e.reason === 'correct'));
     assert.equal(game.code, 0, game.stderr);
     for (const g of JSON.parse(game.stdout)) {
       assert.equal(g.record.result, 0, 'perfect tic-tac-toe is a draw');
@@ -225,12 +232,12 @@ describe('flywheel envs', { concurrency: 4 }, () => {
     assert.ok(hard > 50 && hard < 350, `${hard} hard tasks`);
     const [game, multi, skill, perfect] = await Promise.all([
       flywheel(['envs', 'demos', 'tictactoe-v1', '--n', '1', '--hard-accuracy', '0.5', '--out', join(dir, 'g.jsonl')]),
-      flywheel(['envs', 'sample', 'guess-number-v1', '--error-rate', '0.1']),
+      flywheel(['envs', 'sample', 'calc-tool-v1', '--error-rate', '0.1']),
       flywheel(['envs', 'demos', 'calc-tool-v1', '--n', '1', '--skill', '0.5', '--out', join(dir, 'c.jsonl')]),
       flywheel(['envs', 'demos', 'calc-tool-v1', '--n', '2', '--skill', '1', '--out', join(dir, 'c1.jsonl'), '--json']),
     ]);
     assertUserError(game, /tictactoe-v1 is a game: --hard-accuracy applies to task families/);
-    assertUserError(multi, /guess-number-v1 is a multi-turn environment without a flawed teacher .*reference policy, so --error-rate 0\.1 does not apply/);
+    assertUserError(multi, /calc-tool-v1 is a multi-turn environment without a flawed teacher .*reference policy, so --error-rate 0\.1 does not apply/);
     assertUserError(skill, /calc-tool-v1 is a multi-turn environment without a flawed teacher .*so --skill 0\.5 does not apply/);
     assert.equal(perfect.code, 0, perfect.stderr); // skill 1 asks for the reference policy, which is what it has
     assert.equal(JSON.parse(perfect.stdout).teacher, 'reference');

@@ -134,3 +134,34 @@ test('retry-arith teacher: hard = a negative result; it drops the minus sign unl
   assert.equal(hardRepeats, hardMissed - hardSecondRight, 'a wrong second attempt on a hard case repeats the first');
   near(easyFirstWrong / easy, 0.1, easy, 'slips on easy');
 });
+
+test('guess-number teacher: on 1..1000 its off-by-one bisection costs guesses unless right (hardAccuracy); elsewhere it slips to a guess the hints allow', () => {
+  const meanGuesses = (difficulty: number, teacher: { errorRate: number; hardAccuracy: number }): number => {
+    let guesses = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const ep = guessNumber.create();
+      const transcript = [ep.reset(seed, difficulty)];
+      const rng = new Rng(`t:${seed}`);
+      let lo = 1, hi = Number(/from 1 to (\d+)/.exec(transcript[0])![1]);
+      for (;;) {
+        const action = guessNumber.demonstrate!(transcript, rng, teacher);
+        const g = Number(action.slice('Answer: '.length));
+        if (difficulty < 5) assert.ok(g >= lo && g <= hi, `seed ${seed}: the guess ${g} is outside what the hints allow, ${lo}..${hi}`); // on 1..1000 the blind spot guesses ruled-out numbers
+        const r = ep.step(action);
+        transcript.push(action, r.observation);
+        guesses++;
+        if (r.done) break;
+        if (r.observation === 'higher') lo = g + 1;
+        else hi = g - 1;
+      }
+    }
+    return guesses / 200;
+  };
+  assert.equal(guessNumber.isHard!(guessNumber.create().reset(0, 5)), true);
+  assert.equal(guessNumber.isHard!(guessNumber.create().reset(0, 4)), false);
+  const perfect = meanGuesses(5, { errorRate: 0, hardAccuracy: 1 }), blind = meanGuesses(5, { errorRate: 0, hardAccuracy: 0.3 });
+  assert.ok(blind > perfect + 0.5, `hard: ${perfect} guesses bisecting, ${blind} with the off-by-one`);
+  assert.equal(meanGuesses(5, { errorRate: 1, hardAccuracy: 1 }), perfect, 'slips do not strike on hard ranges');
+  const sloppy = meanGuesses(3, { errorRate: 0.5, hardAccuracy: 0 });
+  assert.ok(sloppy > meanGuesses(3, { errorRate: 0, hardAccuracy: 0 }) + 0.5, `easy: slips cost guesses (${sloppy})`);
+});
