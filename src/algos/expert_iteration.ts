@@ -5,7 +5,8 @@
  * verifier accepts, imitate it, repeat. One iteration:
  *
  *   tasks     <- P fresh training tasks;  rollouts <- G completions each
- *   accepted  <- the verified ones (ok), without duplicates (same task, same reply)
+ *   accepted  <- the verified ones (ok) that earned their group's best reward,
+ *                without duplicates (same task, same reply)
  *   for u in 1..eiUpdates:
  *     batch <- eiBatch accepted rollouts drawn with replacement (seeded by the step)
  *     SFT step: - mean log p of their reply tokens
@@ -17,19 +18,27 @@
  * rationalization (hints for failed tasks); here the policy keeps training
  * (as in RFT-style online variants) and there are no hints. Rejected samples
  * are not used at all (no negative signal, unlike the policy-gradient
- * algorithms).
+ * algorithms). Where rewards are graded (a multi-turn episode right on its
+ * second attempt earns 0.5, guess-number pays fewer guesses more), only the
+ * verified rollouts with their group's best reward are kept, as in best-of-n
+ * rejection sampling (RAFT, Dong et al. 2023): imitating every verified
+ * episode taught the policy to miss its first attempt on purpose, since
+ * right-after-a-miss episodes are verified too. With 0/1 rewards this is
+ * every verified rollout.
  */
 import { Rng } from '../util/rng.ts';
 import { nllUpdate } from './pg.ts';
 import type { RLAlgorithm, StepContext, StepOutput } from './rl.ts';
 import { rollout, type Trajectory } from './rollout.ts';
 
-/** The verified rollouts, one per distinct (task, reply). */
+/** The verified rollouts that earned their group's best reward, one per distinct (task, reply). */
 export function acceptedUnique(trajs: readonly Trajectory[]): Trajectory[] {
+  const best = new Map<number, number>();
+  for (const t of trajs) if (t.ok) best.set(t.group, Math.max(best.get(t.group) ?? -Infinity, t.reward));
   const seen = new Set<string>();
   return trajs.filter((t) => {
     const key = `${t.seed}:${t.difficulty}:${t.tokens.join(',')}`;
-    if (!t.ok || seen.has(key)) return false;
+    if (!t.ok || t.reward < best.get(t.group)! || seen.has(key)) return false;
     seen.add(key);
     return true;
   });

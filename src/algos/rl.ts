@@ -24,7 +24,7 @@ import type { SafeTensor } from '../nn/safetensors.ts';
 import type { RunDir } from '../runs/run_dir.ts';
 import type { RolloutRow, RolloutStore } from '../runs/rollouts.ts';
 import type { SamplingParams, TrainablePolicy } from '../policy/types.ts';
-import { accuracyOf, evaluate, heldoutTasks, type Accuracy, type EvalResult } from './evaluate.ts';
+import { accuracyOf, asEpisodes, evaluate, heldoutTasks, type Accuracy, type EpisodeEval, type EvalResult } from './evaluate.ts';
 import { HELDOUT_SEED_BASE, type RLConfig } from './rl_config.ts';
 import { rollout, type RolloutEnv, type TaskRef, type Trajectory } from './rollout.ts';
 
@@ -76,7 +76,8 @@ export interface EvalPoint extends Costs {
   step: number;
   accuracy: Accuracy;
   meanReward: number;
-  recovery: number | null; // multi-turn: share of episodes recovered after a wrong first attempt
+  recovery: number | null; // multi-turn: share of greedy episodes recovered after a wrong first attempt
+  episodes?: EpisodeEval | null; // multi-turn: first attempt, recovery, reward (greedy; sampled at the first and last evaluation; after the teacher's mistake)
 }
 
 export interface RLRun {
@@ -150,17 +151,19 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
 
   const curve: EvalPoint[] = r.run.readMetrics().filter((m) => m.eval).map((m) => m.eval as EvalPoint);
   let final: EvalResult | null = null;
-  const runEval = async (): Promise<void> => {
-    final = await evaluate(r.env, policy, heldout, { maxTokens: cfg.maxTokens, k: 0, temperature: cfg.temperature, seed: cfg.seed + 7, verifyTimeoutMs: cfg.verifyTimeoutMs });
-    state.costs.evalSamples += final.n;
-    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward, recovery: recoveryRate(final.greedy) };
+  /** Greedy on the held-out set; multi-turn: also after the teacher's mistake, and (first and last) sampled. */
+  const runEval = async (endpoint: boolean): Promise<void> => {
+    const multi = r.env.kind === 'multiturn', k = multi && endpoint ? (cfg.evalSamples ?? 0) : 0;
+    final = await evaluate(r.env, policy, heldout, { maxTokens: cfg.maxTokens, k, temperature: cfg.temperature, seed: cfg.seed + 7, verifyTimeoutMs: cfg.verifyTimeoutMs, afterMistake: multi });
+    state.costs.evalSamples += final.n * (1 + k + (final.episodes?.afterMistake ? 1 : 0));
+    const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward, recovery: recoveryRate(final.greedy), episodes: final.episodes };
     curve.push(point);
     r.run.appendMetrics({ step: state.step, eval: point });
     r.store.insert(rows(final.greedy, state.step, 'eval', null, { temperature: 0, max_tokens: cfg.maxTokens }));
   };
 
   if (!r.resume) {
-    await runEval();
+    await runEval(true);
     preflight = await preflightCheck(r, drawTasks, state);
   }
 
@@ -190,7 +193,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
     await yieldNow(); // a Ctrl-C arrives here
     interrupted = r.shouldStop?.() ?? false;
     const last = state.step === cfg.steps || interrupted;
-    if ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || last) await runEval();
+    if ((cfg.evalEvery > 0 && state.step % cfg.evalEvery === 0) || last) await runEval(last);
     r.onStep?.({ step: state.step, steps: cfg.steps, metrics: { ...metrics, heldout: curve.at(-1)?.accuracy.overall } });
     if ((cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) || last) {
       save(r, opt, taskRng, state);
@@ -238,10 +241,10 @@ async function preflightCheck(r: RLRun, drawTasks: (n: number) => TaskRef[], sta
 
 // ---------------------------------------------------------------- metrics and warnings
 
-/** Multi-turn: the share of episodes that ended right after a wrong (or unparsed) first attempt; null when none missed first. */
+/** Multi-turn: the share of episodes that ended right after a wrong (or unparsed) first attempt; null when none missed first (or single turn). */
 export function recoveryRate(trajs: readonly Trajectory[]): number | null {
-  const firstMissed = trajs.filter((t) => t.messages !== null && t.firstReason !== 'correct');
-  return firstMissed.length ? firstMissed.filter((t) => t.ok).length / firstMissed.length : null;
+  const episodes = trajs.filter((t) => t.messages !== null);
+  return episodes.length ? asEpisodes(episodes).recovery : null;
 }
 
 /** What one iteration's rollouts say. */

@@ -39,6 +39,7 @@ export interface RLConfig {
   eiBatch: number; // ei: sequences per SFT step
   evalEvery: number; // iterations between held-out evaluations (0 = only at the start and end)
   evalTasks: number; // held-out tasks (a fixed set from a seed range training never draws)
+  evalSamples: number; // multi-turn: sampled episodes per held-out task at the first and last evaluation, for recovery on the policy's own distribution (0 = greedy only)
   checkpointEvery: number; // iterations between checkpoints (every run also saves at the end and on Ctrl-C)
   threshold: number; // held-out accuracy that defines sample efficiency (samples and FLOPs to reach it)
   verifyTimeoutMs: number; // a verification that takes longer gets reward 0, reason verifier_timeout
@@ -51,7 +52,7 @@ export const RL_DEFAULTS: RLConfig = {
   lr: 3e-4, warmup: 20, weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
   epochs: 1, minibatches: 1, loss: 'grpo', clipLow: 0.2, clipHigh: 0.2, klCoef: 0, maxDraws: 4,
   gamma: 1, lambda: 0.95, vfCoef: 0.5, eiUpdates: 8, eiBatch: 32,
-  evalEvery: 10, evalTasks: 200, checkpointEvery: 5, threshold: 0.8, verifyTimeoutMs: 10_000, rolloutCap: 0, seed: 0,
+  evalEvery: 10, evalTasks: 200, evalSamples: 4, checkpointEvery: 5, threshold: 0.8, verifyTimeoutMs: 10_000, rolloutCap: 0, seed: 0,
 };
 
 /** Held-out evaluation tasks use seeds from here up; training draws seeds below it (checked when drawing). */

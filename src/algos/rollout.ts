@@ -19,9 +19,10 @@
  * synchronous infinite loop in its verify() times out and the run goes on.
  */
 import type { MultiTurnFamily, Task, TaskFamily, Verdict } from '../envs/types.ts';
-import type { Message } from '../policy/format.ts';
+import { encodeReply, type Message } from '../policy/format.ts';
 import type { SamplingParams, TokenPolicy } from '../policy/types.ts';
 import { Verifier } from '../envs/verifier.ts';
+import { episodeIsHard } from '../envs/multiturn/episode.ts';
 
 /**
  * What is being rolled out: a single-turn task family or a multi-turn one;
@@ -40,7 +41,7 @@ export interface Trajectory {
   env: string;
   seed: number;
   difficulty: number;
-  hard: boolean; // the family's isHard (multi-turn: difficulty at the family's max)
+  hard: boolean; // the family's isHard (multi-turn: its isHard of the first observation, else difficulty at the family's max)
   group: number; // index of its task in the batch: trajectories of a group share a prompt
   prompt: string; // the task prompt (multi-turn: the first observation)
   completion: string; // the reply (multi-turn: the actions, one a line)
@@ -62,6 +63,13 @@ export interface RolloutOptions {
   group: number; // completions per task (G)
   sampling: SamplingParams; // seed: all randomness of this call
   verifyTimeoutMs?: number; // default 10 s
+  /**
+   * Multi-turn, for measurement: one first action per task, played for the
+   * policy (its tokens are in the trajectory with mask 0: not the policy's);
+   * the policy acts from the second turn on. Used to ask "after this wrong
+   * first attempt, does the policy recover?"
+   */
+  firstActions?: readonly string[];
 }
 
 /** Verifications in flight at once, process-wide (sandboxed code runs are processes). */
@@ -128,42 +136,47 @@ async function multiTurn(family: MultiTurnFamily, policy: TokenPolicy, refs: rea
       });
     }
   });
-  for (let turn = 0; turn < family.maxTurns; turn++) {
+  /** One action (its tokens; `sampled`: the policy's, with their log-probs), the environment's answer, the next observation. */
+  const take = (e: Episode, action: string, tokens: readonly number[], sampled: readonly number[] | null, finish: Episode['finish']): void => {
+    for (let j = 0; j < tokens.length; j++) {
+      e.tokens.push(tokens[j]);
+      e.mask.push(sampled ? 1 : 0);
+      e.logprobs.push(sampled ? sampled[j] : 0);
+    }
+    e.messages.push({ role: 'assistant', content: action });
+    e.turns++;
+    e.finish = finish;
+    const r = safeStep(e.ep, action);
+    e.reward += r.reward;
+    e.reason = typeof r.info.reason === 'string' ? r.info.reason : r.done ? 'done' : 'continue';
+    if (e.turns === 1) e.firstReason = e.reason;
+    if (r.done) {
+      e.done = true;
+      return;
+    }
+    const obs = policy.encode([{ role: 'user', content: r.observation }]);
+    if (e.tokens.length + obs.length + 1 >= policy.contextLength) {
+      e.done = true; // no room for another turn
+      e.reason = 'context_full';
+      e.finish = 'length';
+      return;
+    }
+    e.messages.push({ role: 'user', content: r.observation });
+    for (const t of obs) (e.tokens.push(t), e.mask.push(0), e.logprobs.push(0));
+  };
+  const first = opts.firstActions;
+  if (first) {
+    if (first.length !== refs.length) throw new Error(`rollout: ${first.length} first actions for ${refs.length} tasks`);
+    for (const e of episodes) take(e, first[e.group], encodeReply(policy.tokenizer, first[e.group]), null, 'stop');
+  }
+  for (let turn = first ? 1 : 0; turn < family.maxTurns; turn++) {
     const live = episodes.filter((e) => !e.done);
     if (live.length === 0) break;
     const samples = await policy.sampleTokens(live.map((e) => e.tokens), { ...opts.sampling, seed: opts.sampling.seed * 1009 + turn });
-    live.forEach((e, i) => {
-      const s = samples[i], action = policy.decodeReply(s.tokens);
-      for (let j = 0; j < s.tokens.length; j++) {
-        e.tokens.push(s.tokens[j]);
-        e.mask.push(1);
-        e.logprobs.push(s.logprobs[j]);
-      }
-      e.messages.push({ role: 'assistant', content: action });
-      e.turns++;
-      e.finish = s.finish;
-      const r = safeStep(e.ep, action);
-      e.reward += r.reward;
-      e.reason = typeof r.info.reason === 'string' ? r.info.reason : r.done ? 'done' : 'continue';
-      if (turn === 0) e.firstReason = e.reason;
-      if (r.done) {
-        e.done = true;
-        return;
-      }
-      const obs = policy.encode([{ role: 'user', content: r.observation }]);
-      if (e.tokens.length + obs.length + 1 >= policy.contextLength) {
-        e.done = true; // no room for another turn
-        e.reason = 'context_full';
-        e.finish = 'length';
-        return;
-      }
-      e.messages.push({ role: 'user', content: r.observation });
-      for (const t of obs) (e.tokens.push(t), e.mask.push(0), e.logprobs.push(0));
-    });
+    live.forEach((e, i) => take(e, policy.decodeReply(samples[i].tokens), samples[i].tokens, samples[i].logprobs, samples[i].finish));
   }
-  const hardFrom = family.difficulty.max;
   return episodes.map((e) => ({
-    env: family.id, seed: e.ref.seed, difficulty: e.ref.difficulty, hard: e.ref.difficulty >= hardFrom, group: e.group,
+    env: family.id, seed: e.ref.seed, difficulty: e.ref.difficulty, hard: safeEpisodeIsHard(family, e.messages[0].content, e.ref.difficulty), group: e.group,
     prompt: e.messages[0].content, completion: e.messages.filter((m) => m.role === 'assistant').map((m) => m.content).join('\n'),
     messages: e.messages, tokens: e.tokens, mask: Uint8Array.from(e.mask), logprobs: Float32Array.from(e.logprobs),
     promptTokens: e.promptTokens, actionTokens: e.mask.reduce((a, b) => a + b, 0),
@@ -186,6 +199,14 @@ function safeStep(ep: Episode['ep'], action: string): { observation: string; rew
 function safeIsHard(family: TaskFamily, task: Task): boolean {
   try {
     return Boolean(family.isHard(task));
+  } catch {
+    return false;
+  }
+}
+
+function safeEpisodeIsHard(family: MultiTurnFamily, firstObservation: string, difficulty: number): boolean {
+  try {
+    return episodeIsHard(family, firstObservation, difficulty);
   } catch {
     return false;
   }

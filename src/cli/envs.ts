@@ -31,8 +31,8 @@ export interface EnvsFlags {
 const ID_ARG = 'environment id (e.g. addsub-v1) or path to a .ts/.js file';
 const ENV_FLAG = ['--env <path>', "a user's environment file (.ts or .js), instead of an id"] as const;
 const JSON_FLAG = ['--json', 'print JSON instead of text'] as const;
-const ERROR_RATE_FLAG = ['--error-rate <r>', 'task families: probability of a slip on a non-hard task, in [0, 1] (overrides --skill); games: of a random move', probability] as const;
-const HARD_ACCURACY_FLAG = ['--hard-accuracy <a>', 'task families: probability of being right on a hard task, in [0, 1] (overrides --skill); else the systematic mistake', probability] as const;
+const ERROR_RATE_FLAG = ['--error-rate <r>', 'task families and multi-turn teachers: probability of a slip on a non-hard task (each attempt), in [0, 1] (overrides --skill); games: of a random move', probability] as const;
+const HARD_ACCURACY_FLAG = ['--hard-accuracy <a>', 'task families and multi-turn teachers: probability of being right on a hard task (each attempt), in [0, 1] (overrides --skill); else the systematic mistake', probability] as const;
 
 /** A commander parser for an integer in [min, max]. */
 function int(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -94,7 +94,7 @@ export function register(program: Command): void {
     .command('sample')
     .description(
       'generate tasks with the reference answer and a demonstrator\'s answer and verdict ' +
-        '(multi-turn: a transcript of the reference policy; games: a game between players of that skill)',
+        '(multi-turn: a transcript of the family\'s teacher, or of its reference policy if it has none; games: a game between players of that skill)',
     )
     .argument('[id]', ID_ARG)
     .option(...ENV_FLAG)
@@ -107,7 +107,12 @@ export function register(program: Command): void {
     .option(...JSON_FLAG)
     .addHelpText(
       'after',
-      examples('flywheel envs sample addsub-v1', 'flywheel envs sample countdown-v1 --difficulty 4 --n 5 --skill 0.5 --json', 'flywheel envs sample tictactoe-v1 --skill 1'),
+      examples(
+        'flywheel envs sample addsub-v1',
+        'flywheel envs sample countdown-v1 --difficulty 4 --n 5 --skill 0.5 --json',
+        'flywheel envs sample retry-arith-v1 --difficulty 1 --hard-accuracy 0.3 --n 6   # "wrong, try again", and a second attempt',
+        'flywheel envs sample tictactoe-v1 --skill 1',
+      ),
     )
     .action((id: string | undefined, flags: EnvsFlags) => run('sample', id, flags));
 
@@ -131,12 +136,12 @@ export function register(program: Command): void {
     .command('demos')
     .description(
       'write demonstrations as JSONL for SFT: {"prompt","completion",env,seed,difficulty,ok,reward} per task ' +
-        '(multi-turn: chat "messages" of the reference policy; games: game records from players of that skill)',
+        '(multi-turn: chat "messages" of the family\'s teacher, or of its reference policy if it has none; games: game records from players of that skill)',
     )
     .argument('[id]', ID_ARG)
     .option(...ENV_FLAG)
     .requiredOption('--n <n>', 'how many demonstrations', int(1))
-    .option('--skill <s>', 'demonstrator skill in [0, 1] (1 = perfect): slips on (1 - skill) / 2 of easy tasks, right on `skill` of hard ones', probability, 1)
+    .option('--skill <s>', 'demonstrator skill in [0, 1] (default 1 = perfect): slips on (1 - skill) / 2 of easy tasks, right on `skill` of hard ones', probability)
     .option(...ERROR_RATE_FLAG)
     .option(...HARD_ACCURACY_FLAG)
     .requiredOption('--out <file>', 'output .jsonl file (written atomically; /dev/stdout and FIFOs are written through)')
@@ -148,6 +153,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples(
         'flywheel envs demos addsub-v1 --n 10000 --skill 0.9 --out data/addsub.jsonl',
         'flywheel envs demos ./my_env.ts --n 20000 --hard-accuracy 0.3 --error-rate 0.02 --out data/mine.jsonl   # right on 30% of hard tasks, slips on 2% of the rest',
+        'flywheel envs demos retry-arith-v1 --n 20000 --difficulty 1 --hard-accuracy 0.3 --error-rate 0.05 --out data/retry.jsonl   # misses, "wrong, try again", retries',
         'flywheel envs demos sort-v1 --n 5 --skill 0.5 --out /dev/stdout --quiet | head -2',
         'flywheel envs demos connect4-v1 --n 200 --skill 0.8 --out data/c4.jsonl --force',
       ))

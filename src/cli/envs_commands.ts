@@ -16,11 +16,12 @@ import { yieldNow } from '../util/async.ts';
 import { checkEnv } from '../envs/check.ts';
 import { formatReport } from '../envs/conformance.ts';
 import { skillToDemoOptions, skillToPlayerSpec } from '../envs/demo.ts';
-import { demoRow, referenceEpisode, scriptedGame, taskDemo, type DemoTeacher } from '../envs/demo_rows.ts';
+import { demoRow, scriptedGame, taskDemo, teacherEpisode, type DemoTeacher } from '../envs/demo_rows.ts';
 import { guardUserEntry } from '../envs/guard.ts';
 import { isEnvPath, loadEnvFile } from '../envs/load.ts';
 import type { DifficultyRange, EnvEntry, Game, Task, Verdict } from '../envs/types.ts';
 import { JsonlWriter } from '../runs/jsonl.ts';
+import { episodeStats } from '../measure/episodes.ts';
 import { exitCode, onInterrupt } from './signals.ts';
 import { progressBar } from './progress.ts';
 import type { EnvsFlags } from './envs.ts';
@@ -49,16 +50,21 @@ async function target(id: string | undefined, flags: EnvsFlags, raw = false): Pr
 /**
  * The teacher of sample and demos: --skill sets both error rates on one axis
  * (skillToDemoOptions); --error-rate and --hard-accuracy override either.
- * Games: players that slip with probability --error-rate (or the skill's).
+ * Multi-turn families with a teacher (demonstrate) take the same options; a
+ * family without one plays its reference policy, and asking it for a flawed
+ * teacher is an error. Games: players that slip with probability
+ * --error-rate (or the skill's).
  */
 function teacherOf(flags: EnvsFlags, entry: EnvEntry, defaultSkill: number): DemoTeacher {
   const task = { ...skillToDemoOptions(flags.skill ?? defaultSkill) };
   if (flags.errorRate !== undefined) task.errorRate = flags.errorRate;
   if (flags.hardAccuracy !== undefined) task.hardAccuracy = flags.hardAccuracy;
-  if (entry.kind !== 'task' && (flags.errorRate !== undefined || flags.hardAccuracy !== undefined)) {
-    if (entry.kind === 'multiturn') throw new UserError(`${idOf(entry)} is a multi-turn environment: its demonstrations come from the reference policy; --error-rate and --hard-accuracy apply to task families`);
-    if (flags.hardAccuracy !== undefined) throw new UserError(`${idOf(entry)} is a game: --hard-accuracy applies to task families (games take --skill or --error-rate)`);
+  const given = flags.skill !== undefined || flags.errorRate !== undefined || flags.hardAccuracy !== undefined;
+  if (entry.kind === 'multiturn' && !entry.family.demonstrate && given && (task.errorRate > 0 || task.hardAccuracy < 1)) {
+    const asked = [flags.skill !== undefined && `--skill ${flags.skill}`, flags.errorRate !== undefined && `--error-rate ${flags.errorRate}`, flags.hardAccuracy !== undefined && `--hard-accuracy ${flags.hardAccuracy}`].filter(Boolean).join(' ');
+    throw new UserError(`${idOf(entry)} is a multi-turn environment without a flawed teacher (its family defines no demonstrate()): its demonstrations come from the reference policy, so ${asked} does not apply`);
   }
+  if (entry.kind === 'game' && flags.hardAccuracy !== undefined) throw new UserError(`${idOf(entry)} is a game: --hard-accuracy applies to task families and multi-turn teachers (games take --skill or --error-rate)`);
   const playerSpec = flags.errorRate !== undefined ? (flags.errorRate === 0 ? 'perfect' : flags.errorRate === 1 ? 'random' : `noisy:${flags.errorRate}`) : skillToPlayerSpec(flags.skill ?? defaultSkill);
   return { task, playerSpec };
 }
@@ -169,12 +175,20 @@ export async function sample(id: string | undefined, flags: EnvsFlags): Promise<
   if (entry.kind === 'multiturn') {
     const mt = entry.family;
     const episodes = seeds.map((seed) => {
-      const { turns, total, reason } = referenceEpisode(mt, seed, d);
-      return { env: mt.id, seed, difficulty: d, turns, total, reason };
+      const { turns, total, reason, hard, teacher: t } = teacherEpisode(mt, seed, d, teacher.task);
+      return { env: mt.id, seed, difficulty: d, hard, teacher: t && { errorRate: t.errorRate, hardAccuracy: t.hardAccuracy }, turns, total, reason };
     });
     print(flags, episodes, () =>
       episodes
-        .map((e) => [`--- ${e.env} seed ${e.seed} difficulty ${e.difficulty} (reference policy) ---`, ...e.turns.map((t) => `${t.role === 'env' ? 'env:   ' : 'policy:'} ${t.text}`), `total reward ${e.total} (${e.reason})`].join('\n'))
+        .map((e) => {
+          const who = e.teacher ? `teacher: error rate ${e.teacher.errorRate}, hard accuracy ${e.teacher.hardAccuracy}` : 'reference policy';
+          const label = e.teacher ? 'teacher:' : 'policy: ';
+          return [
+            `--- ${e.env} seed ${e.seed} difficulty ${e.difficulty}${e.hard ? ' (hard)' : ''} (${who}) ---`,
+            ...e.turns.map((t) => `${t.role === 'env' ? 'env:    ' : label} ${t.text}`),
+            `total reward ${e.total} (${e.reason})`,
+          ].join('\n');
+        })
         .join('\n\n'),
     );
     return;
@@ -225,7 +239,7 @@ function readCompletion(file: string): string {
 export async function demos(id: string | undefined, flags: EnvsFlags): Promise<void> {
   const entry = await target(id, flags);
   const n = flags.n!;
-  const teacher = teacherOf(flags, entry, flags.skill!);
+  const teacher = teacherOf(flags, entry, 1);
   const seed0 = flags.seed ?? 0;
   const range = entry.kind === 'game' ? null : entry.family.difficulty;
   if (range && flags.difficulty !== undefined) level(range, flags.difficulty, idOf(entry));
@@ -236,12 +250,14 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
   const bar = progressBar(`demos ${idOf(entry)}`, n, { quiet: n < 1000 || flags.quiet }); // after the handler: its first line means Ctrl-C is handled
   let good = 0; // demos that verify (tasks) or earn reward (multi-turn); not counted for games
   let rewardSum = 0;
+  const episodes: { firstOk: boolean; ok: boolean; hard: boolean; reward: number }[] = []; // multi-turn
   try {
     for (let i = 0; i < n && !stop.requested; i++) {
       const r = await demoRow(entry, seed0 + i, difficultyOf(i), teacher);
       await out.write(r.row);
       if (r.good) good++;
       rewardSum += r.reward;
+      if (r.episode) episodes.push({ ...r.episode, reward: r.reward });
       if (i % 64 === 63) {
         bar.update(i + 1, { good: String(good) });
         await yieldNow(); // lets Ctrl-C and the progress timer in
@@ -263,18 +279,26 @@ export async function demos(id: string | undefined, flags: EnvsFlags): Promise<v
     stop.dispose();
   }
   const env = idOf(entry);
+  const flawed = entry.kind === 'task' || (entry.kind === 'multiturn' && entry.family.demonstrate !== undefined); // game players: see playerSpec
+  const stats = entry.kind === 'multiturn' ? episodeStats(episodes) : null;
   const summary = {
     out: flags.out,
     env,
     kind: entry.kind,
     n,
-    skill: flags.skill,
-    errorRate: entry.kind === 'task' ? teacher.task.errorRate : null,
-    hardAccuracy: entry.kind === 'task' ? teacher.task.hardAccuracy : null,
+    skill: flags.skill ?? 1,
+    teacher: entry.kind === 'multiturn' ? (flawed ? 'demonstrate' : 'reference') : undefined,
+    errorRate: flawed ? teacher.task.errorRate : null,
+    hardAccuracy: flawed ? teacher.task.hardAccuracy : null,
     good: entry.kind === 'game' ? null : good,
     meanReward: rewardSum / n,
+    episodes: stats ?? undefined, // multi-turn: first-attempt accuracy and recovery of the demonstrations
   };
-  const what = entry.kind === 'task' ? `${good} verify` : entry.kind === 'multiturn' ? `${good} earn reward` : `mean result ${summary.meanReward.toFixed(3)}`;
+  const pctOf = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const what =
+    entry.kind === 'task' ? `${good} verify`
+    : stats ? `${good} earn reward; first attempt right ${pctOf(stats.firstAttempt)}; recovered after a wrong first attempt ${pctOf(stats.recovery)} of ${stats.missedFirst}`
+    : `mean result ${summary.meanReward.toFixed(3)}`;
   const text = `wrote ${n} ${env} demonstrations to ${flags.out} (${what})`;
   // Demonstrations written to our own stdout: the summary goes to stderr, so the JSONL stays clean.
   if (sameAsStdout(flags.out!)) process.stderr.write(`${flags.json ? JSON.stringify(summary) : text}\n`);

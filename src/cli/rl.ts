@@ -48,6 +48,7 @@ export function register(program: Command): void {
     .option('--kl <beta>', 'KL penalty to the initial policy (0 = none)', floatArg(0, 100), D.klCoef)
     .option('--eval-every <n>', 'iterations between held-out evaluations (0 = only at the start and end)', intArg(0), D.evalEvery)
     .option('--eval-tasks <n>', 'held-out tasks (seeds training never draws)', intArg(1, 100_000), D.evalTasks)
+    .option('--eval-samples <n>', 'multi-turn: sampled episodes per held-out task at the first and last evaluation (recovery on the policy\'s own distribution; 0 = greedy only)', intArg(0, 1024), D.evalSamples)
     .option('--checkpoint-every <n>', 'iterations between checkpoints', intArg(0), D.checkpointEvery)
     .option('--threshold <x>', 'held-out accuracy that defines sample efficiency', floatArg(0, 1), D.threshold)
     .option('--verify-timeout <ms>', 'a verification taking longer gets reward 0 (verifier_timeout)', intArg(1, 3_600_000), D.verifyTimeoutMs)

@@ -17,7 +17,8 @@ import { loadLM, resolveModelDir } from '../runs/lm_checkpoint.ts';
 import { ALGORITHMS } from '../algos/algorithms.ts';
 import { RL_DEFAULTS, type RLConfig } from '../algos/rl_config.ts';
 import { trainRL, type EvalPoint, type RLResult } from '../algos/rl.ts';
-import { evaluate, heldoutTasks, type EvalResult } from '../algos/evaluate.ts';
+import { evaluate, heldoutTasks, type EpisodeEval, type EvalResult } from '../algos/evaluate.ts';
+import type { EpisodeStats } from '../measure/episodes.ts';
 import { sampleEfficiency } from '../measure/curves.ts';
 import type { RolloutEnv } from '../algos/rollout.ts';
 import { exitCode, onInterrupt } from './signals.ts';
@@ -56,6 +57,7 @@ export interface TrainFlags {
   kl: number;
   evalEvery: number;
   evalTasks: number;
+  evalSamples: number;
   checkpointEvery: number;
   threshold: number;
   verifyTimeout: number;
@@ -70,7 +72,7 @@ export interface TrainFlags {
 const RL_KEYS: Record<string, keyof RLConfig> = {
   algo: 'algo', steps: 'steps', prompts: 'prompts', group: 'group', difficulty: 'difficulties', temperature: 'temperature', topP: 'topP',
   maxTokens: 'maxTokens', lr: 'lr', warmup: 'warmup', epochs: 'epochs', minibatches: 'minibatches', loss: 'loss', clip: 'clipLow',
-  clipHigh: 'clipHigh', kl: 'klCoef', evalEvery: 'evalEvery', evalTasks: 'evalTasks', checkpointEvery: 'checkpointEvery',
+  clipHigh: 'clipHigh', kl: 'klCoef', evalEvery: 'evalEvery', evalTasks: 'evalTasks', evalSamples: 'evalSamples', checkpointEvery: 'checkpointEvery',
   threshold: 'threshold', verifyTimeout: 'verifyTimeoutMs', rolloutCap: 'rolloutCap', seed: 'seed',
 };
 
@@ -226,7 +228,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     ...RL_DEFAULTS, algo: flags.algo, steps: flags.steps, prompts: flags.prompts, group: flags.group, difficulties: flags.difficulty ?? [],
     temperature: flags.temperature, topP: flags.topP, maxTokens: flags.maxTokens ?? 0, lr: flags.lr, warmup: flags.warmup, epochs: flags.epochs,
     minibatches: flags.minibatches, loss: flags.loss, clipLow: flags.clip, clipHigh: flags.clipHigh ?? flags.clip, klCoef: flags.kl,
-    evalEvery: flags.evalEvery, evalTasks: flags.evalTasks, checkpointEvery: flags.checkpointEvery, threshold: flags.threshold,
+    evalEvery: flags.evalEvery, evalTasks: flags.evalTasks, evalSamples: flags.evalSamples, checkpointEvery: flags.checkpointEvery, threshold: flags.threshold,
     verifyTimeoutMs: flags.verifyTimeout, rolloutCap: flags.rolloutCap, seed: flags.seed,
   };
   if (config.algo === 'rloo' && config.group < 2) throw new UserError('--algo rloo needs --group of at least 2 (the baseline leaves one out)');
@@ -243,16 +245,26 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   process.stdout.write(`\n${s.config.rl.algo} on ${s.config.env}: ${s.result.steps} steps, ${s.result.costs.samples} samples\n`);
   process.stdout.write(`held-out accuracy (greedy, ${s.config.rl.evalTasks} tasks): ${pct(first?.accuracy.overall)} -> ${pct(last?.accuracy.overall)}`);
   process.stdout.write(`  (easy ${pct(first?.accuracy.easy)} -> ${pct(last?.accuracy.easy)}, hard ${pct(first?.accuracy.hard)} -> ${pct(last?.accuracy.hard)})\n`);
-  if (first?.recovery !== null && first?.recovery !== undefined) process.stdout.write(`recovered after a wrong first attempt: ${pct(first.recovery)} -> ${pct(last?.recovery)}\n`);
+  if (first?.episodes && last?.episodes) process.stdout.write(episodeLines(first.episodes, last.episodes));
   const se = s.sampleEfficiency;
   process.stdout.write(se ? `reached ${pct(s.config.rl.threshold)} after ${Math.round(se.samples)} samples, ${se.flops.toExponential(2)} FLOPs\n` : `did not reach ${pct(s.config.rl.threshold)} held-out accuracy\n`);
   process.stdout.write(`checkpoint: ${s.result.checkpoint}\n`);
 }
 
+/** Multi-turn: first attempt, recovery (with its denominator) and reward, before -> after, greedy, sampled and after the teacher's mistake. */
+export function episodeLines(a: EpisodeEval, b: EpisodeEval): string {
+  const pct = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const rec = (e: EpisodeStats): string => `${pct(e.recovery)} of ${e.missedFirst}`;
+  const line = (label: string, x: EpisodeStats | null, y: EpisodeStats | null): string =>
+    x && y ? `  ${label}: first attempt right ${pct(x.firstAttempt)} -> ${pct(y.firstAttempt)}; recovered after a wrong first attempt ${rec(x)} -> ${rec(y)}; mean reward ${x.meanReward?.toFixed(3)} -> ${y.meanReward?.toFixed(3)}\n` : '';
+  const mistake = a.afterMistake && b.afterMistake ? `  after the teacher's mistake (greedy): recovered ${rec(a.afterMistake)} -> ${rec(b.afterMistake)} (hard ${pct(a.afterMistake.hardRecovery)} -> ${pct(b.afterMistake.hardRecovery)})\n` : '';
+  return `held-out episodes:\n${line('greedy', a.greedy, b.greedy)}${line(`sampled (${a.sampled ? Math.round(a.sampled.n / a.greedy.n) : 0} a task)`, a.sampled, b.sampled)}${mistake}`;
+}
+
 function trainSummary(s: RLSession): object {
   return {
     algo: s.config.rl.algo, env: s.config.env, steps: s.result.steps, checkpoint: s.result.checkpoint, run: s.run.dir,
-    heldout: s.result.curve.map((p) => ({ step: p.step, samples: p.samples, flops: p.sampleFlops + p.trainFlops, tokens: p.tokensSampled + p.tokensTrained, recovery: p.recovery, ...p.accuracy })),
+    heldout: s.result.curve.map((p) => ({ step: p.step, samples: p.samples, flops: p.sampleFlops + p.trainFlops, tokens: p.tokensSampled + p.tokensTrained, recovery: p.recovery, ...p.accuracy, ...(p.episodes ? { episodes: p.episodes } : {}) })),
     final: s.result.curve.at(-1)?.accuracy ?? null, sampleEfficiency: s.sampleEfficiency, threshold: s.config.rl.threshold,
     costs: s.result.costs, preflight: s.result.preflight,
   };
@@ -313,7 +325,7 @@ export async function runEval(flags: EvalFlags): Promise<void> {
   const rl = resolveForEnv({ ...RL_DEFAULTS, difficulties: flags.difficulty ?? [], maxTokens: flags.maxTokens ?? 0 }, env, lm.tokenizer, policy.contextLength, source);
   const config = { checkpoint: lm.dir, env: source, n: flags.n, k: flags.k, difficulties: rl.difficulties, maxTokens: rl.maxTokens, temperature: flags.temperature, seed: flags.seed };
   const run = RunDir.start(flags.out, 'eval', config, { force: flags.force || (flags.replaceOwn && holdsCheckpointEval(flags.out)) });
-  const res = await evaluate(env, policy, heldoutTasks(flags.n, rl.difficulties), { maxTokens: rl.maxTokens, k: flags.k, temperature: flags.temperature, seed: flags.seed });
+  const res = await evaluate(env, policy, heldoutTasks(flags.n, rl.difficulties), { maxTokens: rl.maxTokens, k: flags.k, temperature: flags.temperature, seed: flags.seed, afterMistake: true });
   const store = new RolloutStore(run.path(RUN_FILES.rollouts));
   try {
     store.insert([...res.greedy, ...res.sampled].map((t, i) => ({
@@ -334,13 +346,13 @@ export async function runEval(flags: EvalFlags): Promise<void> {
 export function evalSummary(res: EvalResult, config: object): {
   accuracy: { overall: number | null; easy: number | null; hard: number | null; by_difficulty: Record<string, number> };
   sampled: { overall: number | null; easy: number | null; hard: number | null } | null;
-  pass_at_k: Record<string, number | null>; n: number; reasons: Record<string, number>; mean_reward: number; config: object;
+  pass_at_k: Record<string, number | null>; n: number; reasons: Record<string, number>; mean_reward: number; episodes?: EpisodeEval; config: object;
 } {
   const a = res.accuracy, s = res.sampledAccuracy;
   return {
     accuracy: { overall: a.overall, easy: a.easy, hard: a.hard, by_difficulty: a.byDifficulty },
     sampled: s ? { overall: s.overall, easy: s.easy, hard: s.hard } : null,
-    pass_at_k: res.passAtK, n: res.n, reasons: res.reasons, mean_reward: res.meanReward, config,
+    pass_at_k: res.passAtK, n: res.n, reasons: res.reasons, mean_reward: res.meanReward, ...(res.episodes ? { episodes: res.episodes } : {}), config,
   };
 }
 
@@ -354,5 +366,13 @@ function formatEval(s: ReturnType<typeof evalSummary>): string {
   if (s.sampled) lines.push(`sampled accuracy: ${pct(s.sampled.overall)} (easy ${pct(s.sampled.easy)}, hard ${pct(s.sampled.hard)})`);
   if (Object.keys(s.pass_at_k).length) lines.push(`pass@k: ${Object.entries(s.pass_at_k).map(([k, v]) => `@${k} ${pct(v)}`).join(', ')}`);
   lines.push(`reasons (greedy): ${Object.entries(s.reasons).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  const e = s.episodes;
+  if (e) {
+    const rec = (x: EpisodeStats): string => `recovered after a wrong first attempt ${pct(x.recovery)} of ${x.missedFirst}`;
+    const line = (label: string, x: EpisodeStats): string => `episodes (${label}): first attempt right ${pct(x.firstAttempt)}; ${rec(x)}; mean reward ${x.meanReward?.toFixed(3)}`;
+    lines.push(line('greedy', e.greedy));
+    if (e.sampled) lines.push(line('sampled', e.sampled));
+    if (e.afterMistake) lines.push(`episodes after the teacher's mistake (greedy): ${rec(e.afterMistake)} (hard ${pct(e.afterMistake.hardRecovery)} of ${e.afterMistake.hardMissedFirst})`);
+  }
   return lines.join('\n') + '\n';
 }

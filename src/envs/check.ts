@@ -5,7 +5,7 @@
  *
  * Given `source` (a registry id or the path of the user's file), the
  * environment is first loaded in a fresh child process that generates the
- * same tasks (multi-turn: reference episodes; games: a fixed playout) as this
+ * same tasks (multi-turn: reference and teacher episodes; games: a fixed playout) as this
  * process does, under a time limit:
  *
  *   - a generator that depends on Math.random() at module level, Date.now()
@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { checkGame, checkMultiTurnFamily, checkTaskFamily } from './conformance.ts';
 import { describeError, levels, type Check, type ConformanceOptions, type ConformanceReport } from './conformance_base.ts';
+import { Rng } from '../util/rng.ts';
 import { runEpisode } from './multiturn/episode.ts';
 import type { EnvEntry } from './types.ts';
 
@@ -92,7 +93,14 @@ export function* probe(entry: EnvEntry, seeds: number, onStart: (at: string) => 
   for (const d of levels(f.difficulty))
     for (let seed = 0; seed < seeds; seed++) {
       if (entry.kind === 'task') yield attempt(`generate(${seed}, ${d})`, () => entry.family.generate(seed, d));
-      else yield attempt(`reset(${seed}, ${d}) and the reference episode`, () => runEpisode(entry.family, (t) => entry.family.solve(t), { seed, difficulty: d }));
+      else {
+        const mt = entry.family;
+        yield attempt(`reset(${seed}, ${d}) and the reference episode`, () => runEpisode(mt, (t) => mt.solve(t), { seed, difficulty: d }));
+        if (typeof mt.demonstrate === 'function') {
+          const demonstrate = mt.demonstrate, rng = new Rng(`probe:${seed}`), teacher = { errorRate: 0.5, hardAccuracy: 0.5 };
+          yield attempt(`a teacher episode (demonstrate) of seed ${seed}, difficulty ${d}`, () => runEpisode(mt, (t) => demonstrate.call(mt, t, rng, teacher), { seed, difficulty: d }));
+        }
+      }
     }
 }
 

@@ -5,6 +5,10 @@
  * Multi-turn: episodes are deterministic per (seed, difficulty); the reference
  * policy earns positive reward; junk actions never throw and earn nothing;
  * every episode ends within maxTurns actions; a bad difficulty throws RangeError.
+ * A family with a teacher (demonstrate): its episodes are deterministic given
+ * the rng, a perfect teacher (errorRate 0, hardAccuracy 1) plays exactly the
+ * reference episode, and a teacher that always errs loses reward somewhere.
+ * With isHard: it gives booleans, true for some episodes and false for others.
  *
  * Games: seeded random playouts from the initial state end with a result in
  * {-1, 0, 1}; legal moves are distinct integers in [0, numActions); play()
@@ -14,7 +18,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { Rng } from '../util/rng.ts';
-import type { Game, MultiTurnFamily } from './types.ts';
+import type { DemoOptions, Game, MultiTurnFamily } from './types.ts';
 import { runEpisode } from './multiturn/episode.ts';
 import {
   CheckList,
@@ -92,6 +96,52 @@ export async function checkMultiTurnFamily(family: MultiTurnFamily, opts: Confor
       if (p) bad(p);
     }
   });
+
+  const demonstrate = family.demonstrate;
+  if (demonstrate !== undefined) {
+    await list.run('the teacher (demonstrate) is deterministic given its rng, is the reference policy at skill 1, and errs at skill 0', (bad) => {
+      if (typeof demonstrate !== 'function') return bad(`demonstrate is ${typeof demonstrate}, not a function`);
+      const teach = (seed: number, d: number, opts: DemoOptions, rngSeed: string) => {
+        const rng = new Rng(rngSeed);
+        return play(seed, d, (t) => demonstrate.call(family, t, rng, opts));
+      };
+      let erred = false;
+      for (const d of L)
+        for (let seed = 0; seed < N; seed++) {
+          const where = `seed ${seed}, difficulty ${d}`;
+          const a = teach(seed, d, { errorRate: 0.5, hardAccuracy: 0.5 }, `conformance:${seed}`);
+          const b = teach(seed, d, { errorRate: 0.5, hardAccuracy: 0.5 }, `conformance:${seed}`);
+          if (a.problem) bad(`${where}: ${a.problem}`);
+          else if (!isDeepStrictEqual(a, b)) bad(`${where}: two teacher episodes from the same rng state differ`);
+          const perfect = teach(seed, d, { errorRate: 0, hardAccuracy: 1 }, `conformance:${seed}`);
+          const ref = play(seed, d, reference);
+          if (!perfect.problem && !isDeepStrictEqual(perfect.transcript, ref.transcript)) bad(`${where}: with errorRate 0 and hardAccuracy 1 the teacher played ${short(JSON.stringify(perfect.transcript.slice(1)))}, the reference ${short(JSON.stringify(ref.transcript.slice(1)))}`);
+          const flawed = teach(seed, d, { errorRate: 1, hardAccuracy: 0 }, `conformance:${seed}`);
+          if (flawed.problem) bad(`${where}: ${flawed.problem}`);
+          else if (flawed.total < ref.total) erred = true;
+        }
+      if (!erred) bad(`with errorRate 1 and hardAccuracy 0 the teacher earned as much as the reference policy on all ${L.length * N} episodes: it never errs`);
+      return `${L.length} difficulties x ${N} seeds`;
+    });
+  }
+
+  const isHard = family.isHard;
+  if (isHard !== undefined) {
+    await list.run('isHard gives a boolean, true for some episodes and false for others', (bad) => {
+      if (typeof isHard !== 'function') return bad(`isHard is ${typeof isHard}, not a function`);
+      let hard = 0, total = 0;
+      for (const d of L)
+        for (let seed = 0; seed < (opts.statSeeds ?? 24); seed++) {
+          const obs = family.create().reset(seed, d);
+          const h = isHard.call(family, obs);
+          if (typeof h !== 'boolean') return bad(`isHard(${short(obs)}) returned ${typeof h}, not a boolean`);
+          total++;
+          if (h) hard++;
+        }
+      if (hard === 0 || hard === total) bad(`isHard was ${hard ? 'true' : 'false'} for all ${total} episodes`);
+      return `${hard} of ${total} hard`;
+    });
+  }
 
   return list.report(id, 'multiturn');
 }

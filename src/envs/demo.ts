@@ -9,6 +9,9 @@
  *   any other task:             a slip of kind errorKind with probability
  *                               errorRate, else the reference solution
  *
+ * Multi-turn families may bring their own teacher with the same error model
+ * (MultiTurnFamily.demonstrate, called once per turn; see demo_rows.ts).
+ *
  * skillToDemoOptions maps one number in [0, 1] to DemoOptions (and
  * skillToPlayerSpec to a game player), so the CLI and experiments can sweep
  * "demonstrator skill" along a single axis.
@@ -18,8 +21,7 @@ import type { DemoOptions, Task, TaskFamily } from './types.ts';
 
 /** A demonstrator's completion for `task`. Deterministic given the rng's state. */
 export function demonstrate(family: TaskFamily, task: Task, rng: Rng, opts: DemoOptions): string {
-  checkProbability('errorRate', opts.errorRate);
-  checkProbability('hardAccuracy', opts.hardAccuracy);
+  checkDemoOptions(opts);
   const kind = opts.errorKind ?? family.errorKinds[0];
   if (!family.errorKinds.includes(kind)) {
     throw new RangeError(`demonstrate: errorKind ${JSON.stringify(kind)} is not one of ${family.id}'s ${JSON.stringify(family.errorKinds)}`);
@@ -29,6 +31,12 @@ export function demonstrate(family: TaskFamily, task: Task, rng: Rng, opts: Demo
   const u = rng.float();
   if (family.isHard(task)) return u < opts.hardAccuracy ? family.solve(task) : family.mistake(task, 'systematic', rng);
   return u < opts.errorRate ? family.mistake(task, kind, rng) : family.solve(task);
+}
+
+/** Throws RangeError unless errorRate and hardAccuracy are probabilities. */
+export function checkDemoOptions(opts: DemoOptions): void {
+  checkProbability('errorRate', opts.errorRate);
+  checkProbability('hardAccuracy', opts.hardAccuracy);
 }
 
 /**

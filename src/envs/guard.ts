@@ -13,7 +13,7 @@
 import { UserError } from '../util/errors.ts';
 import type { EnvEntry } from './types.ts';
 
-const SYNC = new Set(['generate', 'reset', 'step', 'create', 'solve', 'initial', 'play', 'legalMoves', 'result', 'key', 'render']);
+const SYNC = new Set(['generate', 'reset', 'step', 'create', 'solve', 'demonstrate', 'isHard', 'initial', 'play', 'legalMoves', 'result', 'key', 'render']);
 
 export function guardUserEntry(entry: EnvEntry, file: string): EnvEntry {
   if (entry.kind === 'game') return { kind: 'game', game: wrapAll(entry.game, file, '') };

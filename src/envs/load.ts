@@ -113,6 +113,11 @@ export function asEntry(value: unknown, source: string): EnvEntry {
   }
   const { label, members } = SHAPES[kind];
   const problems = members.filter(([name, type]) => !hasType(v[name], type)).map(([name, type, hint]) => describe(v, name, type, hint));
+  if (kind === 'multiturn') {
+    for (const [name, hint] of [['demonstrate', '(transcript, rng, teacher) => string'], ['isHard', '(firstObservation) => boolean']]) {
+      if (v[name] !== undefined && typeof v[name] !== 'function') problems.push(describe(v, name, 'function', `optional; ${hint}`));
+    }
+  }
   if (problems.length > 0) throw new UserError(`${source}: invalid ${label}${typeof v.id === 'string' ? ` ${v.id}` : ''}: ${problems.join('; ')}`);
   if (kind === 'task') return { kind, family: value as never };
   if (kind === 'multiturn') return { kind, family: value as never };

@@ -110,6 +110,20 @@ export interface MultiTurnFamily {
   create(): TextEpisode;
   /** Reference policy: given the transcript so far (observations and actions alternating, starting with an observation), the next action. */
   solve(transcript: readonly string[]): string;
+  /**
+   * Optional: a flawed teacher, the multi-turn counterpart of the task
+   * families' demonstrator (see DemoOptions): its next action given the
+   * transcript so far. Each attempt errs afresh: a random slip with
+   * probability errorRate, and on hard episodes the systematic mistake
+   * unless right with probability hardAccuracy, so after 'wrong, try again'
+   * it repeats its blind spot as often as a person with that blind spot
+   * would. Draws only from `rng` (deterministic given its state); with
+   * errorRate 0 and hardAccuracy 1 it acts exactly as solve(). Without it,
+   * demonstrations come from solve().
+   */
+  demonstrate?(transcript: readonly string[], rng: Rng, teacher: DemoOptions): string;
+  /** Optional: whether the episode that opens with this observation is a hard case (where the systematic mistake strikes). Default: its difficulty is the family's max. */
+  isHard?(firstObservation: string): boolean;
 }
 
 // ---------------------------------------------------------------- games

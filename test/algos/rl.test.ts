@@ -17,6 +17,8 @@ import { ALGORITHMS } from '../../src/algos/algorithms.ts';
 import { HELDOUT_SEED_BASE, type RLConfig } from '../../src/algos/rl_config.ts';
 import { groupAdvantages } from '../../src/algos/grpo.ts';
 import { leaveOneOutAdvantages } from '../../src/algos/rloo.ts';
+import { acceptedUnique } from '../../src/algos/expert_iteration.ts';
+import type { Trajectory } from '../../src/algos/rollout.ts';
 import { UserError } from '../../src/util/errors.ts';
 import type { TaskFamily } from '../../src/envs/types.ts';
 import { firstLetter, toyEnv, toyPolicy, TOY_CONFIG } from './rl_toy.ts';
@@ -74,6 +76,16 @@ test('advantages: GRPO normalizes per group; Dr. GRPO only centres; RLOO leaves 
   assert.deepEqual(groupAdvantages(r, 4, false).slice(0, 4), [0.75, -0.25, -0.25, -0.25]);
   assert.deepEqual(leaveOneOutAdvantages(r, 4).slice(0, 4), [1, -1 / 3, -1 / 3, -1 / 3]);
   assert.throws(() => leaveOneOutAdvantages([1], 1), /at least 2/);
+});
+
+test("expert iteration keeps the verified rollouts with their group's best reward, once each", () => {
+  const t = (group: number, reward: number, ok: boolean, tokens: number[]) => ({ group, reward, ok, tokens, seed: group, difficulty: 1 }) as unknown as Trajectory;
+  const trajs = [
+    t(0, 0.5, true, [1]), t(0, 1, true, [2]), t(0, 1, true, [2]), t(0, 0, false, [3]), // right after a miss loses to right at once; a duplicate counts once
+    t(1, 0.5, true, [4]), t(1, 0.5, true, [5]), t(1, 0, false, [6]), // no first-try success: the recoveries are the best there is
+    t(2, 0, false, [7]),
+  ];
+  assert.deepEqual(acceptedUnique(trajs).map((x) => x.tokens[0]), [2, 4, 5]);
 });
 
 test('pre-flight: nothing to reinforce or nothing to learn is a UserError saying what to change; force goes on', async () => {

@@ -86,6 +86,23 @@ test('multi-turn: observations are injected between actions (mask 0), the reward
   assert.deepEqual(policy.seen[1], expected.tokens.slice(0, expected.tokens.length - tok.encode(truth).length - 1), 'the second turn continues the exact tokens of the first');
 });
 
+test('multi-turn with firstActions: the given first attempt is played for the policy (mask 0), the policy acts from the second turn', async () => {
+  const family = (getEnv('retry-arith-v1') as { family: MultiTurnFamily }).family;
+  const tasks = [{ seed: 7, difficulty: 1 }, { seed: 8, difficulty: 1 }];
+  const truths = tasks.map((t) => family.solve([family.create().reset(t.seed, t.difficulty)]));
+  const policy = new Scripted([truths[0], 'Answer: -99999', 'no idea']);
+  const [a, b] = await rollout({ kind: 'multiturn', family }, policy, tasks, { group: 1, sampling: params, firstActions: ['Answer: -99998', 'Answer: -99997'] });
+  assert.equal(policy.seen.length, 3, 'the policy was asked for turns 2 (both) and 3 (the second episode) only');
+  assert.deepEqual(a.messages!.map((m) => m.content).slice(1), ['Answer: -99998', 'wrong, try again', truths[0]]);
+  assert.deepEqual([a.firstReason, a.reason, a.ok, a.reward, a.turns], ['wrong', 'correct', true, 0.5, 2]);
+  assert.deepEqual([b.firstReason, b.reason, b.ok, b.reward, b.turns], ['wrong', 'no_answer', false, 0, 3]);
+  const all = encodeChat(tok, a.messages!), forced = tok.encode('Answer: -99998').length + 1;
+  assert.deepEqual(a.tokens, all.tokens);
+  assert.deepEqual([...a.mask], [...all.loss.slice(0, a.promptTokens), ...Array(forced).fill(0), ...all.loss.slice(a.promptTokens + forced)], 'the given attempt is not the policy\'s');
+  assert.equal(a.actionTokens, tok.encode(truths[0]).length + 1);
+  await assert.rejects(rollout({ kind: 'multiturn', family }, policy, tasks, { group: 1, sampling: params, firstActions: ['x'] }), /1 first actions for 2 tasks/);
+});
+
 test('verifier faults are values: throw -> verifier_error, a promise that never settles -> verifier_timeout, garbage -> verifier_error', async () => {
   const base = firstLetter;
   const task = base.generate(0, 1);

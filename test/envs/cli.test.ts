@@ -80,17 +80,24 @@ describe('flywheel envs', { concurrency: 4 }, () => {
   });
 
   test('sample of a multi-turn environment and of a game', async () => {
-    const [mt, game] = await Promise.all([
-      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--json']),
+    const [mt, blind, ref, game] = await Promise.all([
+      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--skill', '1', '--json']),
+      flywheel(['envs', 'sample', 'guess-number-v1', '--difficulty', '5', '--hard-accuracy', '0', '--json']),
+      flywheel(['envs', 'sample', 'calc-tool-v1', '--json']),
       flywheel(['envs', 'sample', 'tictactoe-v1', '--n', '2', '--skill', '1', '--json']),
     ]);
     assert.equal(mt.code, 0, mt.stderr);
     for (const e of JSON.parse(mt.stdout)) {
       assert.equal(e.reason, 'correct');
       assert.ok(e.total > 0.5);
+      assert.deepEqual([e.hard, e.teacher], [true, { errorRate: 0, hardAccuracy: 1 }]);
       assert.equal(e.turns[0].role, 'env');
       assert.match(e.turns[0].text, /from 1 to 1000/);
     }
+    assert.equal(blind.code, 0, blind.stderr); // misreads every hint: never finds it
+    assert.deepEqual(JSON.parse(blind.stdout).map((e: { reason: string }) => e.reason), ['out_of_turns', 'out_of_turns', 'out_of_turns']);
+    assert.equal(ref.code, 0, ref.stderr); // no teacher: the reference policy
+    assert.ok(JSON.parse(ref.stdout).every((e: { teacher: unknown; reason: string }) => e.teacher === null && e.reason === 'correct'));
     assert.equal(game.code, 0, game.stderr);
     for (const g of JSON.parse(game.stdout)) {
       assert.equal(g.record.result, 0, 'perfect tic-tac-toe is a draw');
@@ -223,12 +230,43 @@ describe('flywheel envs', { concurrency: 4 }, () => {
       assert.equal(row.ok, !isHard, `seed ${row.seed}: right exactly on the easy tasks`);
     }
     assert.ok(hard > 50 && hard < 350, `${hard} hard tasks`);
-    const [game, multi] = await Promise.all([
+    const [game, multi, skill, perfect] = await Promise.all([
       flywheel(['envs', 'demos', 'tictactoe-v1', '--n', '1', '--hard-accuracy', '0.5', '--out', join(dir, 'g.jsonl')]),
-      flywheel(['envs', 'sample', 'retry-arith-v1', '--error-rate', '0.1']),
+      flywheel(['envs', 'sample', 'calc-tool-v1', '--error-rate', '0.1']),
+      flywheel(['envs', 'demos', 'calc-tool-v1', '--n', '1', '--skill', '0.5', '--out', join(dir, 'c.jsonl')]),
+      flywheel(['envs', 'demos', 'calc-tool-v1', '--n', '2', '--skill', '1', '--out', join(dir, 'c1.jsonl'), '--json']),
     ]);
     assertUserError(game, /tictactoe-v1 is a game: --hard-accuracy applies to task families/);
-    assertUserError(multi, /multi-turn environment: its demonstrations come from the reference policy/);
+    assertUserError(multi, /calc-tool-v1 is a multi-turn environment without a flawed teacher .*reference policy, so --error-rate 0\.1 does not apply/);
+    assertUserError(skill, /calc-tool-v1 is a multi-turn environment without a flawed teacher .*so --skill 0\.5 does not apply/);
+    assert.equal(perfect.code, 0, perfect.stderr); // skill 1 asks for the reference policy, which is what it has
+    assert.equal(JSON.parse(perfect.stdout).teacher, 'reference');
+    assert.equal(existsSync(join(dir, 'c.jsonl')), false);
+  });
+
+  test('a multi-turn teacher: demos miss, hear "wrong, try again" and retry; sample shows such an episode', async () => {
+    const out = join(dir, 'retry.jsonl');
+    const [demos, perfect, sample] = await Promise.all([
+      flywheel(['envs', 'demos', 'retry-arith-v1', '--n', '1200', '--difficulty', '1', '--error-rate', '0.1', '--hard-accuracy', '0.3', '--out', out, '--quiet', '--json']),
+      flywheel(['envs', 'demos', 'retry-arith-v1', '--n', '30', '--out', '/dev/stdout', '--quiet']),
+      flywheel(['envs', 'sample', 'retry-arith-v1', '--difficulty', '1', '--seed', '3', '--n', '1', '--hard-accuracy', '0']),
+    ]);
+    assert.equal(demos.code, 0, demos.stderr);
+    const summary = JSON.parse(demos.stdout);
+    assert.deepEqual([summary.teacher, summary.errorRate, summary.hardAccuracy], ['demonstrate', 0.1, 0.3]);
+    const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { messages: { role: string; content: string }[]; hard: boolean; reward: number });
+    const hard = rows.filter((r) => r.hard), missedHard = hard.filter((r) => r.messages.length > 2);
+    const retried = missedHard.filter((r) => r.messages[2].content === 'wrong, try again');
+    assert.ok(hard.length > 120 && missedHard.length > 0.55 * hard.length, `${missedHard.length} of ${hard.length} hard demos missed first`);
+    assert.equal(retried.length, missedHard.length);
+    const recovered = missedHard.filter((r) => r.reward > 0).length / missedHard.length; // two more attempts at 30%: 1 - 0.7^2 = 0.51
+    assert.ok(recovered > 0.35 && recovered < 0.67, `the teacher recovered ${recovered} of its hard misses`);
+    assert.equal(summary.episodes.missedFirst, rows.filter((r) => r.messages.length > 2).length);
+    // the default teacher (skill 1) is the reference policy: right at once
+    assert.equal(perfect.code, 0, perfect.stderr);
+    assert.ok(perfect.stdout.trimEnd().split('\n').every((l) => JSON.parse(l).messages.length === 2 && JSON.parse(l).reward === 1));
+    assert.equal(sample.code, 0, sample.stderr);
+    assert.match(sample.stdout, /^--- retry-arith-v1 seed 3 difficulty 1 \(hard\) \(teacher: error rate 0.1, hard accuracy 0\) ---\nenv: +Compute 3 - 6\.[^\n]*\nteacher: Answer: 3\nenv: +wrong, try again\nteacher: Answer: 3\n/);
   });
 
   test('demos --out: refuses an existing file without --force and a directory; writes through /dev/stdout', async () => {

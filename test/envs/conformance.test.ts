@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { assertConformance, checkGame, checkMultiTurnFamily, checkTaskFamily, formatReport, type ConformanceReport } from '../../src/envs/conformance.ts';
 import { CORRECT, fail } from '../../src/envs/answer.ts';
 import { broken, toyEcho, toyNim, toySum, type NimState } from './toy.ts';
-import type { Game, TextEpisode } from '../../src/envs/types.ts';
+import type { Game, MultiTurnFamily, TextEpisode } from '../../src/envs/types.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 function failed(report: ConformanceReport): string[] {
   return report.checks.filter((c) => !c.ok).map((c) => c.name);
@@ -62,6 +63,37 @@ test('a correct multi-turn family passes; junk that throws or never ends fails',
   const endless = { ...toyEcho, create: (): TextEpisode => ({ reset: () => 'Say 1.', step: () => ({ observation: 'more', reward: 0, done: false, info: {} }) }) };
   const names = failed(await checkMultiTurnFamily(endless));
   assert.ok(names.includes('the reference policy earns positive reward within maxTurns'), names.join('\n'));
+});
+
+/** toyEcho with a teacher: it says the wrong number (one more) with probability errorRate, or, on hard episodes (numbers from 50 up), unless right with probability hardAccuracy. */
+const echoTeacher: MultiTurnFamily = {
+  ...toyEcho,
+  demonstrate(transcript, rng, teacher) {
+    const n = Number(/(\d+)\.$/.exec(transcript[transcript.length - 1])![1]);
+    const right = rng.float() < (n >= 50 ? teacher.hardAccuracy : 1 - teacher.errorRate);
+    return `Answer: ${right ? n : n + 1}`;
+  },
+  isHard: (first) => Number(/(\d+)\.$/.exec(first)![1]) >= 50,
+};
+
+test('a multi-turn teacher: passes when deterministic, the reference at skill 1, and flawed at skill 0', async () => {
+  const report = await checkMultiTurnFamily(echoTeacher);
+  assertConformance(report);
+  assert.ok(report.checks.some((c) => /teacher/.test(c.name)) && report.checks.some((c) => /isHard/.test(c.name)), formatReport(report));
+  const teacherCheck = 'the teacher (demonstrate) is deterministic given its rng, is the reference policy at skill 1, and errs at skill 0';
+  const cases: [string, Partial<MultiTurnFamily>, string, RegExp][] = [
+    ['draws from Math.random', { demonstrate: (t, _rng, o) => echoTeacher.demonstrate!(t, new Rng(String(Math.random())), o) }, teacherCheck, /two teacher episodes from the same rng state differ/],
+    ['errs at skill 1', { demonstrate: (t, rng) => echoTeacher.demonstrate!(t, rng, { errorRate: 0.5, hardAccuracy: 0.5 }) }, teacherCheck, /with errorRate 0 and hardAccuracy 1 the teacher played/],
+    ['never errs', { demonstrate: (t) => toyEcho.solve(t) }, teacherCheck, /never errs/],
+    ['throws', { demonstrate: () => { throw new Error('no teacher today'); } }, teacherCheck, /threw Error: no teacher today/],
+    ['a constant isHard', { isHard: () => false }, 'isHard gives a boolean, true for some episodes and false for others', /false for all \d+ episodes/],
+    ['an isHard that is not a boolean', { isHard: () => 1 as unknown as boolean }, 'isHard gives a boolean, true for some episodes and false for others', /returned number, not a boolean/],
+  ];
+  for (const [what, over, check, message] of cases) {
+    const r = await checkMultiTurnFamily({ ...echoTeacher, ...over });
+    assert.deepEqual(failed(r), [check], `${what}:\n${formatReport(r)}`);
+    assert.match(r.checks.find((c) => c.name === check)!.message, message, what);
+  }
 });
 
 test('a correct game passes; an unguarded play() and a lossy key() fail', async () => {

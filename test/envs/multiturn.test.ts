@@ -8,6 +8,7 @@ import { guessNumber } from '../../src/envs/multiturn/guess_number.ts';
 import { retryArith } from '../../src/envs/multiturn/retry_arith.ts';
 import { calcTool, calculate } from '../../src/envs/multiturn/calc_tool.ts';
 import type { MultiTurnFamily, StepResult } from '../../src/envs/types.ts';
+import { Rng } from '../../src/util/rng.ts';
 
 /** Plays the reference policy; returns the transcript and the final step. */
 function playReference(family: MultiTurnFamily, seed: number, difficulty?: number): { transcript: string[]; last: StepResult; actions: number } {
@@ -98,4 +99,69 @@ test('calc-tool: the tool result comes back as the observation; a right answer e
   assert.equal(ep.step('calc: 2 +').observation, 'calc error: unexpected end');
   assert.match(ep.step('hmm').observation, /^reply "calc: <expression>"/);
   assert.deepEqual(ep.step(`Answer: ${value.value + 1n}`), { observation: '', reward: 0, done: true, info: { reason: 'wrong', turns: 3 } });
+});
+
+test('retry-arith teacher: hard = a negative result; it drops the minus sign unless right (p = hardAccuracy), afresh at every attempt', () => {
+  const teacher = { errorRate: 0.1, hardAccuracy: 0.3 };
+  let hard = 0, hardFirstRight = 0, hardMissed = 0, hardSecondRight = 0, hardRepeats = 0, easy = 0, easyFirstWrong = 0;
+  for (let seed = 0; seed < 3000; seed++) {
+    const ep = retryArith.create();
+    const first = ep.reset(seed, 1);
+    const m = /Compute (\d+) ([+*-]) (\d+)\./.exec(first)!;
+    const answer = m[2] === '+' ? +m[1] + +m[3] : m[2] === '-' ? +m[1] - +m[3] : +m[1] * +m[3];
+    assert.equal(retryArith.isHard!(first), answer < 0);
+    const rng = new Rng(`t:${seed}`);
+    const a1 = retryArith.demonstrate!([first], rng, teacher);
+    const a2 = retryArith.demonstrate!([first, a1, 'wrong, try again'], rng, teacher);
+    if (answer < 0) {
+      hard++;
+      if (a1 === `Answer: ${answer}`) hardFirstRight++;
+      else {
+        assert.equal(a1, `Answer: ${-answer}`, `seed ${seed}: the systematic mistake drops the sign`);
+        hardMissed++;
+        if (a2 === `Answer: ${answer}`) hardSecondRight++;
+        else if (a2 === a1) hardRepeats++;
+      }
+    } else {
+      easy++;
+      if (a1 !== `Answer: ${answer}`) easyFirstWrong++;
+    }
+  }
+  assert.ok(hard > 300 && easy > 2000, `${hard} hard, ${easy} easy`);
+  const near = (x: number, p: number, n: number, what: string): void => assert.ok(Math.abs(x - p) < 3.5 * Math.sqrt((p * (1 - p)) / n), `${what}: ${x}, expected about ${p}`);
+  near(hardFirstRight / hard, 0.3, hard, 'right first on hard');
+  near(hardSecondRight / hardMissed, 0.3, hardMissed, 'right second on hard after a miss');
+  assert.equal(hardRepeats, hardMissed - hardSecondRight, 'a wrong second attempt on a hard case repeats the first');
+  near(easyFirstWrong / easy, 0.1, easy, 'slips on easy');
+});
+
+test('guess-number teacher: on 1..1000 its off-by-one bisection costs guesses unless right (hardAccuracy); elsewhere it slips to a guess the hints allow', () => {
+  const meanGuesses = (difficulty: number, teacher: { errorRate: number; hardAccuracy: number }): number => {
+    let guesses = 0;
+    for (let seed = 0; seed < 200; seed++) {
+      const ep = guessNumber.create();
+      const transcript = [ep.reset(seed, difficulty)];
+      const rng = new Rng(`t:${seed}`);
+      let lo = 1, hi = Number(/from 1 to (\d+)/.exec(transcript[0])![1]);
+      for (;;) {
+        const action = guessNumber.demonstrate!(transcript, rng, teacher);
+        const g = Number(action.slice('Answer: '.length));
+        if (difficulty < 5) assert.ok(g >= lo && g <= hi, `seed ${seed}: the guess ${g} is outside what the hints allow, ${lo}..${hi}`); // on 1..1000 the blind spot guesses ruled-out numbers
+        const r = ep.step(action);
+        transcript.push(action, r.observation);
+        guesses++;
+        if (r.done) break;
+        if (r.observation === 'higher') lo = g + 1;
+        else hi = g - 1;
+      }
+    }
+    return guesses / 200;
+  };
+  assert.equal(guessNumber.isHard!(guessNumber.create().reset(0, 5)), true);
+  assert.equal(guessNumber.isHard!(guessNumber.create().reset(0, 4)), false);
+  const perfect = meanGuesses(5, { errorRate: 0, hardAccuracy: 1 }), blind = meanGuesses(5, { errorRate: 0, hardAccuracy: 0.3 });
+  assert.ok(blind > perfect + 0.5, `hard: ${perfect} guesses bisecting, ${blind} with the off-by-one`);
+  assert.equal(meanGuesses(5, { errorRate: 1, hardAccuracy: 1 }), perfect, 'slips do not strike on hard ranges');
+  const sloppy = meanGuesses(3, { errorRate: 0.5, hardAccuracy: 0 });
+  assert.ok(sloppy > meanGuesses(3, { errorRate: 0, hardAccuracy: 0 }) + 0.5, `easy: slips cost guesses (${sloppy})`);
 });

@@ -28,6 +28,7 @@ export interface EpisodeRun {
   transcript: string[]; // observation, action, observation, ... (the final '' observation is left out)
   turns: Turn[]; // the same, with roles and per-action rewards
   rewards: number[]; // one per action
+  reasons: string[]; // one per action: its step's info.reason ('correct', 'wrong', ...; 'done' or 'continue' when it gives none)
   total: number; // sum of rewards
   done: boolean; // the environment said done (false: out of turns, or a problem)
   reason: string; // info.reason of the last step, 'done', 'out_of_turns', or 'problem'
@@ -35,7 +36,7 @@ export interface EpisodeRun {
 }
 
 export function runEpisode(family: MultiTurnFamily, act: Act, at: { seed: number; difficulty: number }): EpisodeRun {
-  const run: EpisodeRun = { transcript: [], turns: [], rewards: [], total: 0, done: false, reason: 'out_of_turns', problem: null };
+  const run: EpisodeRun = { transcript: [], turns: [], rewards: [], reasons: [], total: 0, done: false, reason: 'out_of_turns', problem: null };
   const fail = (problem: string): EpisodeRun => ({ ...run, reason: 'problem', problem });
   let ep;
   let first: unknown;
@@ -60,15 +61,21 @@ export function runEpisode(family: MultiTurnFamily, act: Act, at: { seed: number
     if (p) return fail(`step(${short(action)}): ${p}`);
     run.turns.push({ role: 'policy', text: action, reward: r.reward });
     run.rewards.push(r.reward);
+    run.reasons.push(typeof r.info.reason === 'string' ? r.info.reason : r.done ? 'done' : 'continue');
     run.total += r.reward;
     if (r.done) {
       run.done = true;
-      run.reason = typeof r.info.reason === 'string' ? r.info.reason : 'done';
+      run.reason = run.reasons[run.reasons.length - 1];
       return run;
     }
     observe(run, r.observation);
   }
   return run;
+}
+
+/** Whether the episode that opens with `firstObservation` is a hard case: the family's isHard, else its difficulty is the family's max. */
+export function episodeIsHard(family: MultiTurnFamily, firstObservation: string, difficulty: number): boolean {
+  return family.isHard ? Boolean(family.isHard(firstObservation)) : difficulty >= family.difficulty.max;
 }
 
 function observe(run: EpisodeRun, text: string): void {

@@ -11,11 +11,18 @@
  *
  * Difficulty 1..5 sets the range: 1..10, 1..30, 1..100, 1..300, 1..1000
  * (binary search needs at most 4, 5, 7, 9, 10 guesses; maxTurns is 12).
+ *
+ * The flawed teacher (demonstrate) bisects too, but on the hard range
+ * (1..1000) it misreads the latest hint with probability 1 - hardAccuracy at
+ * every guess: it takes 'higher' for 'lower' (and back) and bisects the side
+ * the hint has just ruled out, wasting the guess, often enough to run out of
+ * guesses. Elsewhere it slips with probability errorRate: a random guess
+ * that is still consistent with the hints.
  */
 import { Rng } from '../../util/rng.ts';
 import { extractAnswer, formatAnswer, parseInteger } from '../answer.ts';
 import { assertDifficulty } from '../define.ts';
-import type { MultiTurnFamily, StepResult, TextEpisode } from '../types.ts';
+import type { DemoOptions, MultiTurnFamily, StepResult, TextEpisode } from '../types.ts';
 
 const ID = 'guess-number-v1';
 const RANGES = [10, 30, 100, 300, 1000]; // upper bound by difficulty 1..5
@@ -57,8 +64,8 @@ class GuessNumberEpisode implements TextEpisode {
   }
 }
 
-/** Binary search over what the transcript has ruled out. */
-function solve(transcript: readonly string[]): string {
+/** What the transcript leaves possible; `misread` takes the latest hint the wrong way round (the teacher's blind spot). */
+function bounds(transcript: readonly string[], misread = false): { lo: number; hi: number } {
   const range = /from 1 to (\d+)/.exec(transcript[0] ?? '');
   let lo = 1;
   let hi = range ? Number(range[1]) : RANGES[RANGES.length - 1];
@@ -66,10 +73,35 @@ function solve(transcript: readonly string[]): string {
     const got = extractAnswer(transcript[i]);
     const g = got.ok ? Number(got.text) : Number.NaN;
     if (!Number.isFinite(g)) continue;
-    if (transcript[i + 1] === 'higher') lo = Math.max(lo, g + 1);
-    else if (transcript[i + 1] === 'lower') hi = Math.min(hi, g - 1);
+    const latest = i + 2 === transcript.length, said = transcript[i + 1];
+    const hint = misread && latest ? (said === 'higher' ? 'lower' : said === 'lower' ? 'higher' : said) : said;
+    if (hint === 'higher') lo = Math.max(lo, g + 1);
+    else if (hint === 'lower') hi = Math.min(hi, g - 1);
   }
-  return formatAnswer(String(Math.floor((lo + Math.max(lo, hi)) / 2)));
+  return { lo, hi: Math.max(lo, hi) };
+}
+
+/** Binary search over what the transcript has ruled out. */
+function solve(transcript: readonly string[]): string {
+  const { lo, hi } = bounds(transcript);
+  return formatAnswer(String(Math.floor((lo + hi) / 2)));
+}
+
+/** The teacher's next guess (see the header); one uniform draw decides, as in demonstrate (src/envs/demo.ts). */
+function demonstrate(transcript: readonly string[], rng: Rng, teacher: DemoOptions): string {
+  const u = rng.float();
+  if (/from 1 to (\d+)/.exec(transcript[0] ?? '')?.[1] === String(RANGES[RANGES.length - 1])) {
+    const { lo, hi } = bounds(transcript, u >= teacher.hardAccuracy);
+    return formatAnswer(String(Math.floor((lo + hi) / 2)));
+  }
+  if (u >= teacher.errorRate) return solve(transcript);
+  const { lo, hi } = bounds(transcript);
+  return formatAnswer(String(rng.range(lo, hi)));
+}
+
+/** The hardest range, 1..1000. */
+function isHard(firstObservation: string): boolean {
+  return /from 1 to (\d+)/.exec(firstObservation)?.[1] === String(RANGES[RANGES.length - 1]);
 }
 
 export const guessNumber: MultiTurnFamily = {
@@ -79,4 +111,6 @@ export const guessNumber: MultiTurnFamily = {
   maxTurns: MAX_TURNS,
   create: () => new GuessNumberEpisode(),
   solve,
+  demonstrate,
+  isHard,
 };

@@ -9,11 +9,19 @@
  * Difficulty 1..5 is the operand size: a and b have `difficulty` digits, the
  * operation is +, - or * (for * the second operand has ceil(difficulty / 2)
  * digits).
+ *
+ * The flawed teacher (demonstrate): a hard case is a negative result
+ * (a - b with b > a, about one task in six), where the teacher's systematic
+ * mistake is to drop the minus sign; elsewhere it slips (one digit changed)
+ * with probability errorRate. Every attempt is made afresh, so after 'wrong,
+ * try again' on a hard case it drops the sign again with probability
+ * 1 - hardAccuracy: its greedy imitator repeats the mistake, and learning to
+ * correct it is left to RL.
  */
 import { Rng } from '../../util/rng.ts';
 import { extractAnswer, formatAnswer, parseInteger } from '../answer.ts';
-import { assertDifficulty } from '../define.ts';
-import type { MultiTurnFamily, StepResult, TextEpisode } from '../types.ts';
+import { assertDifficulty, perturbAnswer } from '../define.ts';
+import type { DemoOptions, MultiTurnFamily, StepResult, TextEpisode } from '../types.ts';
 
 const ID = 'retry-arith-v1';
 const DIFFICULTY = { min: 1, max: 5, default: 2 };
@@ -66,11 +74,33 @@ class RetryArithEpisode implements TextEpisode {
   }
 }
 
+/** The answer to the question in the first observation (null if it holds none). */
+function answerOf(firstObservation: string | undefined): bigint | null {
+  const m = /Compute (\d+) ([+*-]) (\d+)\./.exec(firstObservation ?? '');
+  return m ? apply(BigInt(m[1]), m[2] as Op, BigInt(m[3])) : null;
+}
+
 /** Computes the question in the first observation. */
 function solve(transcript: readonly string[]): string {
-  const m = /Compute (\d+) ([+*-]) (\d+)\./.exec(transcript[0] ?? '');
-  if (!m) return formatAnswer('0');
-  return formatAnswer(String(apply(BigInt(m[1]), m[2] as Op, BigInt(m[3]))));
+  return formatAnswer(String(answerOf(transcript[0]) ?? 0n));
+}
+
+/** A hard case: the result is negative. */
+function isHard(firstObservation: string): boolean {
+  const n = answerOf(firstObservation);
+  return n !== null && n < 0n;
+}
+
+/**
+ * The teacher's next attempt (see the header). One uniform draw decides right
+ * or wrong on either kind of task, as in demonstrate (src/envs/demo.ts).
+ */
+function demonstrate(transcript: readonly string[], rng: Rng, teacher: DemoOptions): string {
+  const n = answerOf(transcript[0]);
+  if (n === null) return solve(transcript);
+  const u = rng.float();
+  if (n < 0n) return formatAnswer(String(u < teacher.hardAccuracy ? n : -n));
+  return formatAnswer(u < teacher.errorRate ? perturbAnswer(String(n), 'slip', rng) : String(n));
 }
 
 export const retryArith: MultiTurnFamily = {
@@ -80,4 +110,6 @@ export const retryArith: MultiTurnFamily = {
   maxTurns: REWARDS.length,
   create: () => new RetryArithEpisode(),
   solve,
+  demonstrate,
+  isHard,
 };
