@@ -57,6 +57,39 @@ static inline void weighted_rows(const float* __restrict e, float inv, const flo
   for (int v = 0; v < NV; v++) store16(out + 16 * v, (a[v] + b[v]) * inv);
 }
 
+// out (hs) = softmax(e[0..t]) v[0..t], v[s] the rows of vb (Tmax, hs); e (room for
+// t + 16 floats) is overwritten.
+static inline void softmax_weighted(float* __restrict e, int64_t t, const float* __restrict vb, float* __restrict out,
+                                    int64_t hs) {
+  // softmax numerators over whole vectors of 16 positions: the lanes past t
+  // are set to -inf, so they count 0 (e has room for them)
+  const int64_t n = t + 1, np = (n + 15) & ~(int64_t)15;
+  for (int64_t s = n; s < np; s++) e[s] = -INFINITY;
+  v16 vm = load16(e);
+  for (int64_t s = 16; s < np; s += 16) vm = vmax(vm, load16(e + s));
+  const float mx = hmax16(vm);
+  v16 sum = {};
+  for (int64_t s = 0; s < np; s += 16) {
+    const v16 p = fexp(load16(e + s) - mx);
+    store16(e + s, p);
+    sum += p;
+  }
+  const float inv = 1.0f / hsum16(sum);
+  // out = sum_s p[s] v[s]
+  switch (hs) {
+    case 16: return weighted_rows<1>(e, inv, vb, out, t + 1);
+    case 32: return weighted_rows<2>(e, inv, vb, out, t + 1);
+    case 48: return weighted_rows<3>(e, inv, vb, out, t + 1);
+    case 64: return weighted_rows<4>(e, inv, vb, out, t + 1);
+  }
+  for (int64_t j = 0; j < hs; j++) out[j] = 0;
+  for (int64_t s2 = 0; s2 <= t; s2++) {
+    const float p = e[s2] * inv;
+    const float* v = vb + s2 * hs;
+    for (int64_t j = 0; j < hs; j++) out[j] += p * v[j];
+  }
+}
+
 // out (hs) = softmax(scale q . k[0..t]) v[0..t] for one head, over its cached
 // keys kb (hs, Tmax) and values vb (Tmax, hs); e: scratch of >= t + 32 floats.
 static inline void attend(const float* __restrict q, const float* __restrict kb, const float* __restrict vb,
@@ -91,24 +124,56 @@ static inline void attend(const float* __restrict q, const float* __restrict kb,
     for (int64_t j = 0; j < hs; j++) acc += q[j] * kb[j * Tmax + s];
     e[s] = acc * scale;
   }
-  // softmax numerators, 16 positions per vector
-  const float mx = row_max(e, t + 1);
-  int64_t s = 0;
-  for (; s + 16 <= t + 1; s += 16) store16(e + s, fexp(load16(e + s) - mx));
-  for (; s <= t; s++) e[s] = std::exp(e[s] - mx);
-  const float inv = 1.0f / row_sum(e, t + 1);
-  // out = sum_s p[s] v[s]
-  switch (hs) {
-    case 16: return weighted_rows<1>(e, inv, vb, out, t + 1);
-    case 32: return weighted_rows<2>(e, inv, vb, out, t + 1);
-    case 48: return weighted_rows<3>(e, inv, vb, out, t + 1);
-    case 64: return weighted_rows<4>(e, inv, vb, out, t + 1);
+  softmax_weighted(e, t, vb, out, hs);
+}
+
+// Scores of R queries over positions [0, n), 16 at a time, sharing each key
+// load: e[r * lde + s] = sum_j qs[r][j] kT[j][s], with qs the scaled queries.
+// A block may read cache columns past n (never past Tmax): lanes ignored.
+template <int R>
+static inline void scores_rows(const float (*qs)[256], const float* __restrict kb, int64_t hs, int64_t Tmax, int64_t n,
+                               float* __restrict e, int64_t lde) {
+  int64_t s0 = 0;
+  for (; s0 < n && s0 + 16 <= Tmax; s0 += 16) {
+    v16 acc[R];
+    for (int r = 0; r < R; r++) acc[r] = v16{};
+    for (int64_t j = 0; j < hs; j++) {
+      const v16 k = load16(kb + j * Tmax + s0);
+      for (int r = 0; r < R; r++) acc[r] += qs[r][j] * k;
+    }
+    for (int r = 0; r < R; r++) store16(e + r * lde + s0, acc[r]);
   }
-  for (int64_t j = 0; j < hs; j++) out[j] = 0;
-  for (int64_t s2 = 0; s2 <= t; s2++) {
-    const float p = e[s2] * inv;
-    const float* v = vb + s2 * hs;
-    for (int64_t j = 0; j < hs; j++) out[j] += p * v[j];
+  for (int64_t s = s0; s < n; s++)
+    for (int r = 0; r < R; r++) {
+      float acc = 0;
+      for (int64_t j = 0; j < hs; j++) acc += qs[r][j] * kb[j * Tmax + s];
+      e[r * lde + s] = acc;
+    }
+}
+
+// attend() for Lq queries of one head at positions t0..t0+Lq-1 (a prefill
+// block), query i at q + i * ldq, its output at out + i * ldo. The scores
+// run four queries at a time, so four accumulators share each key load
+// instead of one waiting on its own adds. e: scratch of 4 (Tmax + 32) floats.
+static void attend_queries(const float* q, int64_t ldq, int64_t Lq, int64_t t0, const float* kb, const float* vb,
+                           float* out, int64_t ldo, int64_t hs, int64_t Tmax, float scale, float* e) {
+  if (hs > 256) {
+    for (int64_t i = 0; i < Lq; i++) attend(q + i * ldq, kb, vb, out + i * ldo, t0 + i, hs, Tmax, scale, e);
+    return;
+  }
+  const int64_t lde = Tmax + 32;
+  float qs[4][256];
+  for (int64_t i = 0; i < Lq; i += 4) {
+    const int64_t R = Lq - i < 4 ? Lq - i : 4, n = t0 + i + R;  // positions the group's last query sees
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t j = 0; j < hs; j++) qs[r][j] = q[(i + r) * ldq + j] * scale;
+    switch (R) {
+      case 1: scores_rows<1>(qs, kb, hs, Tmax, n, e, lde); break;
+      case 2: scores_rows<2>(qs, kb, hs, Tmax, n, e, lde); break;
+      case 3: scores_rows<3>(qs, kb, hs, Tmax, n, e, lde); break;
+      default: scores_rows<4>(qs, kb, hs, Tmax, n, e, lde); break;
+    }
+    for (int64_t r = 0; r < R; r++) softmax_weighted(e + r * lde, t0 + i + r, vb, out + (i + r) * ldo, hs);
   }
 }
 
@@ -215,7 +280,7 @@ static void gpt_chunk(const GptStep& s, int64_t b0, int64_t b1) {
   const int64_t per = s.B * C * Tmax;  // one layer's keys (or values)
   const float scale = 1.0f / std::sqrt((float)hs);
   thread_local std::vector<float> buf;
-  const size_t need = (size_t)(n * 10 * C + kRowBlock * 4 * C + Tmax + 32);
+  const size_t need = (size_t)(n * 10 * C + kRowBlock * 4 * C + 4 * (Tmax + 32));
   if (buf.size() < need) buf.resize(need);
   float* x = buf.data();     // (n, C) the residual stream
   float* h = x + n * C;      // (n, C) layernorm output
@@ -223,7 +288,7 @@ static void gpt_chunk(const GptStep& s, int64_t b0, int64_t b1) {
   float* att = qkv + n * 3 * C;  // (n, C) attention output
   float* fc = att + n * C;   // (n, 4C)
   float* tmp = fc + n * 4 * C;  // (kRowBlock, 4C) one block of a projection before the residual add
-  float* e = tmp + kRowBlock * 4 * C;  // (Tmax + 32) attention scores
+  float* e = tmp + kRowBlock * 4 * C;  // (4, Tmax + 32) attention scores
   float mean, rstd;
 
   // x = wte[id] + wpe[position]
@@ -245,8 +310,9 @@ static void gpt_chunk(const GptStep& s, int64_t b0, int64_t b1) {
         float* vb = vl + (b * H + hd) * Tmax * hs;  // (Tmax, hs)
         const float* q0 = qkv + (b - b0) * Lq * 3 * C + hd * hs;
         for (int64_t i = 0; i < Lq; i++) cache_write(q0 + i * 3 * C + C, q0 + i * 3 * C + 2 * C, kb, vb, s.t0 + i, hs, Tmax);
-        for (int64_t i = 0; i < Lq; i++)
-          attend(q0 + i * 3 * C, kb, vb, att + ((b - b0) * Lq + i) * C + hd * hs, s.t0 + i, hs, Tmax, scale, e);
+        float* o = att + (b - b0) * Lq * C + hd * hs;
+        if (Lq == 1) attend(q0, kb, vb, o, s.t0, hs, Tmax, scale, e);
+        else attend_queries(q0, 3 * C, Lq, s.t0, kb, vb, o, C, hs, Tmax, scale, e);
       }
     }
     linear(att, w.wproj, nullptr, n, C, C, tmp, [&](int64_t r, int64_t m, float* y) { residual_rows(x + r * C, y, w.bproj, m, C); });
