@@ -156,19 +156,35 @@ export class GPT {
    * keys and values fill cache positions 0..L-1. Returns the next-token
    * logits at position L-1, (B, V), in the cache's buffer (valid until the
    * next call). sample() prefills the common length of ragged prompts and
-   * feeds the rest of the longer ones through decode.
+   * feeds the rest of the longer ones through decode. Rows with the same
+   * prompt (an RL group) go through the pass once and are copied: a row's
+   * pass does not depend on the other rows, so each gets what it would get
+   * alone (bit for bit on the native, wasm and js kernels).
    */
   prefill(cache: KVCache, prompts: readonly (readonly number[])[]): Float32Array {
     const { B } = cache, L = prompts[0]?.length ?? 0;
     if (cache.length !== 0) throw new Error(`GPT.prefill: the cache already holds ${cache.length} positions (prefill starts a cache; decode extends it)`);
     if (prompts.length !== B) throw new Error(`GPT.prefill: ${prompts.length} prompts for a cache of ${B} rows`);
     if (L < 1 || L > cache.Tmax) throw new Error(`GPT.prefill: prompt length ${L} is outside [1, ${cache.Tmax}] (the cache's positions)`);
-    const ids = new Int32Array(B * L); // (B, L)
     prompts.forEach((p, b) => {
       if (p.length !== L) throw new Error(`GPT.prefill: prompt ${b} has ${p.length} tokens, prompt 0 has ${L} (one length per block)`);
-      for (let t = 0; t < L; t++) ids[b * L + t] = this.tokenId(p[t], `prompt ${b}`);
+      for (let t = 0; t < L; t++) this.tokenId(p[t], `prompt ${b}`);
     });
-    return this.passNoGrad(cache, ids, L);
+    // rows with the same prompt (an RL group: one prompt, several samples) are fed once, through a
+    // cache of the distinct prompts, whose keys, values and logits are then copied to every row
+    const seen = new Map<string, number>(), from = new Int32Array(B), distinct: (readonly number[])[] = [];
+    prompts.forEach((p, b) => {
+      const key = p.join(',');
+      let u = seen.get(key);
+      if (u === undefined) seen.set(key, (u = distinct.push(p) - 1));
+      from[b] = u;
+    });
+    if (distinct.length === B) return this.passNoGrad(cache, blockIds(prompts, L), L);
+    const sub = cache.rowsSharing(this, distinct.length);
+    this.passNoGrad(sub, blockIds(distinct, L), L);
+    cache.copyRows(sub, from);
+    sub.release();
+    return cache.logits;
   }
 
   /**
@@ -211,4 +227,11 @@ export class GPT {
     const { logits } = this.forward(ids, B, T);
     return O.crossEntropy(logits, targets, weights);
   }
+}
+
+/** ids (B, L) of B prompts of length L. */
+function blockIds(prompts: readonly (readonly number[])[], L: number): Int32Array {
+  const ids = new Int32Array(prompts.length * L);
+  prompts.forEach((p, b) => ids.set(p, b * L));
+  return ids;
 }

@@ -57,10 +57,14 @@ export class KVCache {
   readonly logits: Float32Array; // (B, V) what prefill / decode return; overwritten by the next call
 
   private readonly storage: Float32Array; // kAll then vAll, one recycled buffer
-  private readonly blocks: Float32Array; // weights.blocks, recycled too
+  private readonly ownsWeights: boolean; // false: weights borrowed from another cache (rowsSharing)
 
-  /** positions: how many the cache holds (default and at most the block size; fewer saves memory and time). */
-  constructor(model: GPT, B: number, positions = model.config.blockSize) {
+  /**
+   * positions: how many the cache holds (default and at most the block size;
+   * fewer saves memory and time). weights: another cache's snapshot to share
+   * instead of taking a new one (rowsSharing).
+   */
+  constructor(model: GPT, B: number, positions = model.config.blockSize, weights?: StepWeights) {
     const c = model.config, C = c.nEmbd, L = model.h.length;
     if (!(Number.isInteger(B) && B > 0)) throw new Error(`KVCache: B must be a positive integer, got ${B}`);
     if (!(Number.isInteger(positions) && positions > 0 && positions <= c.blockSize)) throw new Error(`KVCache: positions must be an integer in [1, blockSize ${c.blockSize}], got ${positions}`);
@@ -72,34 +76,36 @@ export class KVCache {
     this.storage = take(2 * per);
     this.kAll = this.storage.subarray(0, per);
     this.vAll = this.storage.subarray(per, 2 * per);
-    const eps = model.ln_f.eps;
-    for (const blk of model.h) {
-      if (blk.ln_1.eps !== eps || blk.ln_2.eps !== eps) throw new Error(`KVCache: the LayerNorms' eps differ (${blk.ln_1.eps}, ${blk.ln_2.eps}, ln_f ${eps}); the no-grad passes take one`);
-    }
-    this.blocks = take(L * blockFloats(C));
-    model.h.forEach((blk, l) => {
-      const w = blockViews(this.blocks, l, C);
-      w.ln1w.set(blk.ln_1.weight.data);
-      w.ln1b.set(blk.ln_1.bias.data);
-      transposeInto(blk.attn.c_attn.weight.data, 3 * C, C, w.wqkv);
-      w.bqkv.set(blk.attn.c_attn.bias!.data);
-      transposeInto(blk.attn.c_proj.weight.data, C, C, w.wproj);
-      w.bproj.set(blk.attn.c_proj.bias!.data);
-      w.ln2w.set(blk.ln_2.weight.data);
-      w.ln2b.set(blk.ln_2.bias.data);
-      transposeInto(blk.mlp.c_fc.weight.data, 4 * C, C, w.wfc);
-      w.bfc.set(blk.mlp.c_fc.bias!.data);
-      transposeInto(blk.mlp.c_proj.weight.data, C, 4 * C, w.wfc2);
-      w.bfc2.set(blk.mlp.c_proj.bias!.data);
-    });
-    const lnf = new Float32Array(2 * C);
-    lnf.set(model.ln_f.weight.data);
-    lnf.set(model.ln_f.bias.data, C);
-    const wteT = new Float32Array(C * c.vocabSize);
-    transposeInto(model.wte.weight.data, c.vocabSize, C, wteT);
-    this.weights = { wte: model.wte.weight.data, wpe: model.wpe.weight.data, blocks: this.blocks, lnf, wteT, eps };
+    this.ownsWeights = !weights;
+    this.weights = weights ?? snapshot(model);
     this.ids = new Int32Array(B);
     this.logits = new Float32Array(B * c.vocabSize);
+  }
+
+  /** An empty cache of B rows, the same positions, over this cache's weights (no second snapshot). Release it before this one. */
+  rowsSharing(model: GPT, B: number): KVCache {
+    return new KVCache(model, B, this.Tmax, this.weights);
+  }
+
+  /**
+   * Makes row b of this cache a copy of row from[b] of src (a cache of the
+   * same weights and positions): its keys, values and logits, at every
+   * position src holds; this cache's length becomes src's.
+   */
+  copyRows(src: KVCache, from: ArrayLike<number>): void {
+    if (src.Tmax !== this.Tmax || src.weights !== this.weights || from.length !== this.B) {
+      throw new Error(`KVCache.copyRows: ${from.length} rows mapped for a cache of ${this.B}, or the caches differ in positions (${src.Tmax}, ${this.Tmax}) or weights`);
+    }
+    const B = this.B, row = this.nHead * this.headSize * this.Tmax, L = this.kAll.length / (B * row), V = this.logits.length / B;
+    for (let l = 0; l < L; l++) {
+      for (let b = 0; b < B; b++) {
+        const s = (l * src.B + from[b]) * row, d = (l * B + b) * row; // the (l, b) block of (L, B, H, ...): C * Tmax floats
+        this.kAll.set(src.kAll.subarray(s, s + row), d);
+        this.vAll.set(src.vAll.subarray(s, s + row), d);
+      }
+    }
+    for (let b = 0; b < B; b++) this.logits.set(src.logits.subarray(from[b] * V, (from[b] + 1) * V), b * V);
+    this.length = src.length;
   }
 
   /** Hands the cache's storage back for reuse by the next cache; this one must not be used afterwards. */
@@ -107,9 +113,40 @@ export class KVCache {
     if (this.released) throw new Error('KVCache: storage released twice');
     this.released = true;
     give(this.storage);
-    give(this.blocks);
+    if (this.ownsWeights) give(this.weights.blocks);
   }
   private released = false;
+}
+
+/** The model's weights in the layout a pass reads: every block packed (linear weights transposed), ln_f, the head transposed. */
+function snapshot(model: GPT): StepWeights {
+  const c = model.config, C = c.nEmbd, L = model.h.length;
+  const eps = model.ln_f.eps;
+  for (const blk of model.h) {
+    if (blk.ln_1.eps !== eps || blk.ln_2.eps !== eps) throw new Error(`KVCache: the LayerNorms' eps differ (${blk.ln_1.eps}, ${blk.ln_2.eps}, ln_f ${eps}); the no-grad passes take one`);
+  }
+  const blocks = take(L * blockFloats(C));
+  model.h.forEach((blk, l) => {
+    const w = blockViews(blocks, l, C);
+    w.ln1w.set(blk.ln_1.weight.data);
+    w.ln1b.set(blk.ln_1.bias.data);
+    transposeInto(blk.attn.c_attn.weight.data, 3 * C, C, w.wqkv);
+    w.bqkv.set(blk.attn.c_attn.bias!.data);
+    transposeInto(blk.attn.c_proj.weight.data, C, C, w.wproj);
+    w.bproj.set(blk.attn.c_proj.bias!.data);
+    w.ln2w.set(blk.ln_2.weight.data);
+    w.ln2b.set(blk.ln_2.bias.data);
+    transposeInto(blk.mlp.c_fc.weight.data, 4 * C, C, w.wfc);
+    w.bfc.set(blk.mlp.c_fc.bias!.data);
+    transposeInto(blk.mlp.c_proj.weight.data, C, 4 * C, w.wfc2);
+    w.bfc2.set(blk.mlp.c_proj.bias!.data);
+  });
+  const lnf = new Float32Array(2 * C);
+  lnf.set(model.ln_f.weight.data);
+  lnf.set(model.ln_f.bias.data, C);
+  const wteT = new Float32Array(C * c.vocabSize);
+  transposeInto(model.wte.weight.data, c.vocabSize, C, wteT);
+  return { wte: model.wte.weight.data, wpe: model.wpe.weight.data, blocks, lnf, wteT, eps };
 }
 
 /** W (rows, cols) -> out (cols, rows) */

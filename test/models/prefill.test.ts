@@ -79,6 +79,30 @@ for (const backend of BACKEND_NAMES) {
     assert.ok(worst > 0 || backend === 'ref', 'no logits were compared');
   });
 
+  test(`${backend}: rows that share a prompt are prefilled once and continue as if each had been fed alone`, { skip }, async () => {
+    await initBackend(backend);
+    const m = spreadModel(6), V = cfg.vocabSize, rng = new Rng(7);
+    const p = [1, 2, 3, 4], q = [4, 3, 2, 1];
+    const prompts = [p, q, p, p, [5, 6, 7, 8], q]; // two groups and a single
+    const steps = Array.from({ length: 5 }, () => prompts.map(() => rng.int(V))); // each row's own next tokens
+    const cache = m.newCache(prompts.length);
+    const got = [m.prefill(cache, prompts).slice()];
+    for (const toks of steps) got.push(m.decode(cache, toks).slice());
+    prompts.forEach((prompt, b) => {
+      const alone = m.newCache(1);
+      const want = [m.prefill(alone, [prompt]).slice()];
+      for (const toks of steps) want.push(m.decode(alone, [toks[b]]).slice());
+      want.forEach((w, t) => {
+        for (let v = 0; v < V; v++) {
+          const g = got[t][b * V + v];
+          assert.ok(Math.abs(g - w[v]) <= 1e-5 * Math.max(1, Math.abs(w[v])), `row ${b} step ${t} logit ${v}: ${g} vs ${w[v]} alone`);
+        }
+      });
+      alone.release();
+    });
+    cache.release();
+  });
+
   test(`${backend}: seeded sampling gives the tokens and log-probs of the sampler before prefill`, { skip }, async () => {
     await initBackend(backend);
     const m = spreadModel(3);
