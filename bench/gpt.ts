@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     const detail = `${bi.name} — ${bi.detail}`; // not backendLine(): it says "forced by FLYWHEEL_BACKEND" for --backend too
     if (!values.json) console.log(detail);
     result = task === 'train' ? trainBench(bi.name, detail, config, values.quick ? QUICK_BUDGET : BUDGET)
-      : task === 'sample' ? sampleBench(bi.name, detail, config, values.quick ? 2 : 3)
+      : task === 'sample' ? sampleBench(bi.name, detail, config, values.quick ? 3 : 9)
       : peakBench(bi.name, detail, values.quick);
   }
   console.log(values.json ? JSON.stringify(result) : describe(result));

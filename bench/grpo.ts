@@ -17,7 +17,10 @@
  * Differences that do not change the work: flywheel's group std is the
  * population std (grpo.ts says why), the peer's Bessel's; the update's
  * forward reads the 31 tokens that predict something, the peer's all 32;
- * flywheel decays rank >= 2 parameters only.
+ * flywheel decays rank >= 2 parameters only. One that does: GPT.prefill
+ * feeds a prompt shared by several rows once and copies its keys and
+ * values (16 x 16 prompt positions, not 128 x 16), with the same results
+ * per row; the peer prefills all 128 rows.
  *
  * Phases per step (medians): sample (prefill + decode, log-probs), reward
  * and advantages, then inside pgUpdate: forward (the policy's forward with

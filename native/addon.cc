@@ -34,8 +34,8 @@ namespace {
 struct Call {
   napi_env env;
   const char* fn;
-  napi_value argv[16];
-  size_t argc = 16;
+  napi_value argv[24];
+  size_t argc = 24;
   bool ok = true;
 
   Call(napi_env e, napi_callback_info info, const char* name, size_t want) : env(e), fn(name) {
@@ -112,6 +112,17 @@ struct Call {
   }
 };
 
+// Checks ids against [0, count) (or [-1, count) when negatives are allowed).
+void check_ids(Call& c, size_t i, const int32_t* ids, int64_t n, int64_t count, bool allowNegative) {
+  if (!c.ok) return;
+  for (int64_t k = 0; k < n; k++) {
+    if (ids[k] >= count || (ids[k] < 0 && !allowNegative)) {
+      c.fail(true, "argument %zu: index %d at position %lld is out of range [0, %lld)", i, ids[k], (long long)k, (long long)count);
+      return;
+    }
+  }
+}
+
 napi_value Matmul(napi_env env, napi_callback_info info) {
   Call c(env, info, "matmul", 12);
   int64_t nA, nB, nC;
@@ -177,6 +188,53 @@ napi_value AttentionDecode(napi_env env, napi_callback_info info) {
   c.need(2, nv, B * Tmax * C);
   c.need(3, no, B * C);
   if (c.ok) fw::attention_decode(qkv, kc, vc, out, B, t, C, H, Tmax);
+  return nullptr;
+}
+
+napi_value GptStep(napi_env env, napi_callback_info info) {
+  Call c(env, info, "gptStep", 18);
+  int64_t nids, nwte, nwpe, nblk, nlnf, nwteT, nk, nv, nlog;
+  fw::GptStep s;
+  s.ids = c.i32(0, &nids);
+  s.wte = c.f32(1, &nwte);
+  s.wpe = c.f32(2, &nwpe);
+  s.blocks = c.f32(3, &nblk);
+  s.lnf = c.f32(4, &nlnf);
+  s.wteT = c.f32(5, &nwteT);
+  s.kc = c.f32(6, &nk);
+  s.vc = c.f32(7, &nv);
+  s.logits = c.f32(8, &nlog);
+  s.B = c.size(9), s.Lq = c.size(10), s.t0 = c.size(11), s.C = c.size(12), s.H = c.size(13), s.L = c.size(14);
+  s.V = c.size(15), s.Tmax = c.size(16);
+  s.eps = (float)c.number(17);
+  if (c.ok && (s.H == 0 || s.C % s.H != 0)) c.fail(true, "C = %lld is not a multiple of H = %lld", (long long)s.C, (long long)s.H);
+  if (c.ok && s.Lq > 1 && s.t0 > 0)
+    c.fail(true, "Lq = %lld new tokens at t0 = %lld: a pass is a decode step (Lq = 1) or a prefill (t0 = 0)", (long long)s.Lq, (long long)s.t0);
+  if (c.ok && (s.Lq == 0 || s.t0 + s.Lq > s.Tmax))
+    c.fail(true, "positions %lld..%lld are outside the cache of %lld", (long long)s.t0, (long long)(s.t0 + s.Lq - 1), (long long)s.Tmax);
+  c.need(0, nids, s.B * s.Lq);
+  c.need(1, nwte, s.V * s.C);
+  c.need(2, nwpe, (s.t0 + s.Lq) * s.C);
+  c.need(3, nblk, s.L * fw::gpt_block_floats(s.C));
+  c.need(4, nlnf, 2 * s.C);
+  c.need(5, nwteT, s.C * s.V);
+  c.need(6, nk, s.L * s.B * s.C * s.Tmax);
+  c.need(7, nv, s.L * s.B * s.C * s.Tmax);
+  c.need(8, nlog, s.B * s.V);
+  check_ids(c, 0, s.ids, s.B * s.Lq, s.V, false);
+  if (c.ok) fw::gpt_step(s);
+  return nullptr;
+}
+
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  Call c(env, info, "transpose", 4);
+  int64_t nx, no;
+  const float* x = c.f32(0, &nx);
+  float* out = c.f32(1, &no);
+  int64_t rows = c.size(2), cols = c.size(3);
+  c.need(0, nx, rows * cols);
+  c.need(1, no, rows * cols);
+  if (c.ok) fw::transpose(x, out, rows, cols);
   return nullptr;
 }
 
@@ -345,17 +403,6 @@ napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// Checks ids against [0, count) (or [-1, count) when negatives are allowed).
-void check_ids(Call& c, size_t i, const int32_t* ids, int64_t n, int64_t count, bool allowNegative) {
-  if (!c.ok) return;
-  for (int64_t k = 0; k < n; k++) {
-    if (ids[k] >= count || (ids[k] < 0 && !allowNegative)) {
-      c.fail(true, "argument %zu: index %d at position %lld is out of range [0, %lld)", i, ids[k], (long long)k, (long long)count);
-      return;
-    }
-  }
-}
-
 napi_value Embedding(napi_env env, napi_callback_info info) {
   Call c(env, info, "embedding", 5);
   int64_t nt, ni, no;
@@ -471,6 +518,8 @@ NAPI_MODULE_INIT() {
       {"attention", Attention},
       {"attentionBackward", AttentionBackward},
       {"attentionDecode", AttentionDecode},
+      {"gptStep", GptStep},
+      {"transpose", Transpose},
       {"unary", Unary},
       {"unaryBackward", UnaryBackward},
       {"binaryRow", BinaryRow},

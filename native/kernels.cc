@@ -124,6 +124,22 @@ void axpy(const float* __restrict dy, float s, float* __restrict dx, int64_t n) 
   });
 }
 
+// out (cols, rows) = x (rows, cols) transposed, by 16 x 16 tiles (a snapshot of
+// weights per KV cache; the js permute walks a column at a time).
+void transpose(const float* __restrict x, float* __restrict out, int64_t rows, int64_t cols) {
+  const int64_t T = 16;
+  parallel_for((rows + T - 1) / T, row_grain(T * cols, kGrainCheap), [&](int64_t i0, int64_t i1) {
+    for (int64_t r0 = i0 * T; r0 < i1 * T && r0 < rows; r0 += T) {
+      const int64_t r1 = r0 + T < rows ? r0 + T : rows;
+      for (int64_t c0 = 0; c0 < cols; c0 += T) {
+        const int64_t c1 = c0 + T < cols ? c0 + T : cols;
+        for (int64_t c = c0; c < c1; c++)
+          for (int64_t r = r0; r < r1; r++) out[c * rows + r] = x[r * cols + c];
+      }
+    }
+  });
+}
+
 // ---------------------------------------------------------------- linear layers
 
 void add_bias(float* __restrict y, const float* __restrict bias, int64_t rows, int64_t n) {
@@ -170,23 +186,24 @@ void bias_backward(const float* __restrict dy, float* dBias, int64_t rows, int64
 
 // ---------------------------------------------------------------- layernorm
 
+void layernorm_row(const float* __restrict xr, const float* __restrict w, const float* __restrict b,
+                   float* __restrict yr, int64_t n, float eps, float* mean, float* rstd) {
+  const float m = row_sum(xr, n) / (float)n;
+  v16 acc = {};
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) { v16 d = load16(xr + j) - m; acc += d * d; }
+  float v = hsum16(acc);
+  for (; j < n; j++) v += (xr[j] - m) * (xr[j] - m);
+  const float rs = 1.0f / std::sqrt(v / (float)n + eps);
+  for (j = 0; j < n; j++) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
+  *mean = m;
+  *rstd = rs;
+}
+
 void layernorm(const float* __restrict x, const float* __restrict w, const float* __restrict b, float* __restrict y,
                float* __restrict mean, float* __restrict rstd, int64_t rows, int64_t n, float eps) {
   parallel_for(rows, row_grain(n, kGrainCheap / 2), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const float* xr = x + r * n;
-      float* yr = y + r * n;
-      const float m = row_sum(xr, n) / (float)n;
-      v16 acc = {};
-      int64_t j = 0;
-      for (; j + 16 <= n; j += 16) { v16 d = load16(xr + j) - m; acc += d * d; }
-      float v = hsum16(acc);
-      for (; j < n; j++) v += (xr[j] - m) * (xr[j] - m);
-      const float rs = 1.0f / std::sqrt(v / (float)n + eps);
-      for (j = 0; j < n; j++) yr[j] = (xr[j] - m) * rs * w[j] + b[j];
-      mean[r] = m;
-      rstd[r] = rs;
-    }
+    for (int64_t r = r0; r < r1; r++) layernorm_row(x + r * n, w, b, y + r * n, n, eps, mean + r, rstd + r);
   });
 }
 

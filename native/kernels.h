@@ -26,6 +26,24 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
 void attention_decode(const float* qkv, float* kc, float* vc, float* out, int64_t B, int64_t t, int64_t C, int64_t H,
                       int64_t Tmax);
 
+// One no-grad GPT pass over a KV cache (the optional gptStep kernel of
+// types.ts): Lq new tokens for each of B sequences at positions t0..t0+Lq-1.
+struct GptStep {
+  const int32_t* ids;   // (B, Lq) token ids
+  const float* wte;     // (V, C) token embeddings
+  const float* wpe;     // (>= t0 + Lq, C) position embeddings
+  const float* blocks;  // (L, gpt_block_floats(C)) packed block weights, layout in decode.cc (BlockW)
+  const float* lnf;     // (2C) final LayerNorm weight, then bias
+  const float* wteT;    // (C, V) the tied head, transposed
+  float* kc;            // (L, B, H, hs, Tmax) cached keys, transposed per head
+  float* vc;            // (L, B, H, Tmax, hs) cached values
+  float* logits;        // (B, V) out: next-token logits at each sequence's last new position
+  int64_t B, Lq, t0, C, H, L, V, Tmax;
+  float eps;            // every LayerNorm's
+};
+int64_t gpt_block_floats(int64_t C);
+void gpt_step(const GptStep& s);
+
 // ---------------------------------------------------------------- kernels.cc
 void unary(int op, const float* x, float* y, int64_t n);
 void unary_backward(int op, const float* x, const float* y, const float* dy, float* dx, int64_t n);
@@ -33,10 +51,14 @@ void unary_backward(int op, const float* x, const float* y, const float* dy, flo
 void binary_row(int op, const float* a, const float* b, float* out, int64_t n, int64_t nb);
 // out = a (op) b where a repeats with period na.
 void binary_row_a(int op, const float* a, const float* b, float* out, int64_t n, int64_t na);
+void transpose(const float* x, float* out, int64_t rows, int64_t cols);
 void scale(const float* x, float s, float* y, int64_t n);
 void axpy(const float* dy, float s, float* dx, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t n);
 void bias_backward(const float* dy, float* dBias, int64_t rows, int64_t n);
+// One row of layernorm, serial (gpt_step runs it inside its own chunks).
+void layernorm_row(const float* xr, const float* w, const float* b, float* yr, int64_t n, float eps, float* mean,
+                   float* rstd);
 void layernorm(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                int64_t rows, int64_t n, float eps);
 void layernorm_backward(const float* x, const float* w, const float* mean, const float* rstd, const float* dy,

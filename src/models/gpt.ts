@@ -21,7 +21,8 @@ import * as O from '../tensor/ops.ts';
 import { reshape } from '../tensor/ops_shape.ts';
 import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, type NamedParams } from '../nn/modules.ts';
 import { K } from '../tensor/backend.ts';
-import { KVCache, Scratch } from './kv_cache.ts';
+import { KVCache } from './kv_cache.ts';
+import { composedGptStep, type GptStepArgs } from '../tensor/kernels/gpt_step.ts';
 
 export interface GPTConfig {
   vocabSize: number; // number of token ids
@@ -155,27 +156,35 @@ export class GPT {
    * keys and values fill cache positions 0..L-1. Returns the next-token
    * logits at position L-1, (B, V), in the cache's buffer (valid until the
    * next call). sample() prefills the common length of ragged prompts and
-   * feeds the rest of the longer ones through decode.
+   * feeds the rest of the longer ones through decode. Rows with the same
+   * prompt (an RL group) go through the pass once and are copied: a row's
+   * pass does not depend on the other rows, so each gets what it would get
+   * alone (bit for bit on the native, wasm and js kernels).
    */
   prefill(cache: KVCache, prompts: readonly (readonly number[])[]): Float32Array {
-    const { B } = cache, C = this.config.nEmbd, L = prompts[0]?.length ?? 0;
+    const { B } = cache, L = prompts[0]?.length ?? 0;
     if (cache.length !== 0) throw new Error(`GPT.prefill: the cache already holds ${cache.length} positions (prefill starts a cache; decode extends it)`);
     if (prompts.length !== B) throw new Error(`GPT.prefill: ${prompts.length} prompts for a cache of ${B} rows`);
     if (L < 1 || L > cache.Tmax) throw new Error(`GPT.prefill: prompt length ${L} is outside [1, ${cache.Tmax}] (the cache's positions)`);
-    const ids = new Int32Array(B * L); // (B, L)
     prompts.forEach((p, b) => {
       if (p.length !== L) throw new Error(`GPT.prefill: prompt ${b} has ${p.length} tokens, prompt 0 has ${L} (one length per block)`);
-      for (let t = 0; t < L; t++) ids[b * L + t] = this.tokenId(p[t], `prompt ${b}`);
+      for (let t = 0; t < L; t++) this.tokenId(p[t], `prompt ${b}`);
     });
-    const s = new Scratch(B * L, C);
-    K.embedding(this.wte.weight.data, ids, s.x, B * L, C); // (B*L, C)
-    const wpe = this.wpe.weight.data.subarray(0, L * C); // (L, C)
-    for (let b = 0; b < B; b++) K.axpy(wpe, 1, s.x.subarray(b * L * C, (b + 1) * L * C));
-    this.blocksNoGrad(cache, s, L, false);
-    for (let b = 0; b < B; b++) cache.last.set(s.x.subarray((b * L + L - 1) * C, (b * L + L) * C), b * C);
-    s.release();
-    cache.length = L;
-    return this.headNoGrad(cache);
+    // rows with the same prompt (an RL group: one prompt, several samples) are fed once, through a
+    // cache of the distinct prompts, whose keys, values and logits are then copied to every row
+    const seen = new Map<string, number>(), from = new Int32Array(B), distinct: (readonly number[])[] = [];
+    prompts.forEach((p, b) => {
+      const key = p.join(',');
+      let u = seen.get(key);
+      if (u === undefined) seen.set(key, (u = distinct.push(p) - 1));
+      from[b] = u;
+    });
+    if (distinct.length === B) return this.passNoGrad(cache, blockIds(prompts, L), L);
+    const sub = cache.rowsSharing(this, distinct.length);
+    this.passNoGrad(sub, blockIds(distinct, L), L);
+    cache.copyRows(sub, from);
+    sub.release();
+    return cache.logits;
   }
 
   /**
@@ -184,47 +193,27 @@ export class GPT {
    * (valid until the next call).
    */
   decode(cache: KVCache, tokens: ArrayLike<number>): Float32Array {
-    const { B } = cache, C = this.config.nEmbd, t = cache.length, s = cache.step;
+    const { B } = cache;
     if (tokens.length !== B) throw new Error(`GPT.decode: ${tokens.length} tokens for a cache of ${B} rows`);
-    if (t >= cache.Tmax) throw new Error(`GPT.decode: the cache is full (${cache.Tmax} positions)`);
+    if (cache.length >= cache.Tmax) throw new Error(`GPT.decode: the cache is full (${cache.Tmax} positions)`);
     for (let b = 0; b < B; b++) cache.ids[b] = this.tokenId(tokens[b], `row ${b}`);
-    K.embedding(this.wte.weight.data, cache.ids, s.x, B, C); // (B, C)
-    K.addBias(s.x, this.wpe.weight.data.subarray(t * C, (t + 1) * C), B, C);
-    this.blocksNoGrad(cache, s, 1, true);
-    cache.last.set(s.x);
-    cache.length = t + 1;
-    return this.headNoGrad(cache);
+    return this.passNoGrad(cache, cache.ids, 1);
   }
 
-  /** The blocks over s.x (B*L rows, positions cache.length.. in decode, 0..L-1 in prefill), in place. */
-  private blocksNoGrad(cache: KVCache, s: Scratch, L: number, decode: boolean): void {
-    const c = this.config, C = c.nEmbd, rows = s.rows, B = cache.B;
-    const probs = decode ? null : new Float32Array(B * c.nHead * L * L); // (B, H, L, L) attention probabilities
-    this.h.forEach((blk, l) => {
-      const w = cache.weights[l];
-      K.layernorm(s.x, blk.ln_1.weight.data, blk.ln_1.bias.data, s.h, s.mean, s.rstd, rows, C, blk.ln_1.eps);
-      linearRows(s.h, w.attn, blk.attn.c_attn.bias!.data, s.qkv, rows, C, 3 * C); // (rows, 3C)
-      if (decode) {
-        K.attentionDecode(s.qkv, cache.k[l], cache.v[l], s.att, B, cache.length, C, c.nHead, cache.Tmax);
-      } else {
-        cache.writeBlock(l, s.qkv, L);
-        K.attention(s.qkv, s.att, probs!, B, L, C, c.nHead);
-      }
-      linearRows(s.att, w.proj, blk.attn.c_proj.bias!.data, s.tmp, rows, C, C);
-      K.axpy(s.tmp, 1, s.x); // residual
-      K.layernorm(s.x, blk.ln_2.weight.data, blk.ln_2.bias.data, s.h, s.mean, s.rstd, rows, C, blk.ln_2.eps);
-      linearRows(s.h, w.fc, blk.mlp.c_fc.bias!.data, s.fc, rows, C, 4 * C); // (rows, 4C)
-      K.unary('gelu', s.fc, s.fc);
-      linearRows(s.fc, w.fc2, blk.mlp.c_proj.bias!.data, s.tmp, rows, 4 * C, C);
-      K.axpy(s.tmp, 1, s.x); // residual
-    });
-  }
-
-  /** logits (B, V) = ln_f(cache.last) @ wteᵀ, the tied head. */
-  private headNoGrad(cache: KVCache): Float32Array {
-    const { B } = cache, C = this.config.nEmbd, h = cache.step.h, f = this.ln_f;
-    K.layernorm(cache.last, f.weight.data, f.bias.data, h, cache.step.mean, cache.step.rstd, B, C, f.eps);
-    K.matmul(h, this.wte.weight.data, cache.logits, 1, B, this.config.vocabSize, C, false, true, false, 0, 0);
+  /**
+   * Lq new tokens per row (ids (B, Lq)) at positions cache.length.. through
+   * the whole model over the cache: the backend's fused gptStep kernel when
+   * it has one, else the same pass composed from its kernels (gpt_step.ts).
+   */
+  private passNoGrad(cache: KVCache, ids: Int32Array, Lq: number): Float32Array {
+    const c = this.config, w = cache.weights;
+    const args: GptStepArgs = {
+      ids, wte: w.wte, wpe: w.wpe, blocks: w.blocks, lnf: w.lnf, wteT: w.wteT, kCache: cache.kAll, vCache: cache.vAll, logits: cache.logits,
+      B: cache.B, Lq, t0: cache.length, C: c.nEmbd, H: c.nHead, L: c.nLayer, V: c.vocabSize, Tmax: cache.Tmax, eps: w.eps,
+    };
+    if (K.gptStep) K.gptStep(args);
+    else composedGptStep(K, args);
+    cache.length += Lq;
     return cache.logits;
   }
 
@@ -240,8 +229,9 @@ export class GPT {
   }
 }
 
-/** y (rows, nOut) = x (rows, nIn) @ Wt + b, with Wt the weight transposed to (nIn, nOut). */
-function linearRows(x: Float32Array, Wt: Float32Array, bias: Float32Array, y: Float32Array, rows: number, nIn: number, nOut: number): void {
-  K.matmul(x, Wt, y, 1, rows, nOut, nIn, false, false, false, 0, 0);
-  K.addBias(y, bias, rows, nOut);
+/** ids (B, L) of B prompts of length L. */
+function blockIds(prompts: readonly (readonly number[])[], L: number): Int32Array {
+  const ids = new Int32Array(prompts.length * L);
+  prompts.forEach((p, b) => ids.set(p, b * L));
+  return ids;
 }

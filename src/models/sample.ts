@@ -59,14 +59,24 @@ export function sample(model: GPT, prompts: readonly (readonly number[])[], opts
   const L0 = Math.min(...prompts.map((p) => p.length));
   let logits = model.prefill(cache, prompts.map((p) => p.slice(0, L0)));
   const cur = new Int32Array(B);
+  const plain = (opts.temperature ?? 1) === 1 && !((opts.topK ?? 0) > 0 && (opts.topK ?? 0) < V) && (opts.topP ?? 1) >= 1;
   for (let t = L0 - 1; ; t++) {
     // logits (B, V) were computed at position t: they predict position t + 1
     for (let b = 0; b < B; b++) {
       if (done[b] || t < prompts[b].length - 1) continue;
       const row = logits.subarray(b * V, (b + 1) * V);
-      const tok = pickToken(row, opts);
+      let tok: number, lp: number;
+      if (plain) {
+        // the draw's own max and sum give the log-prob: the same numbers logProb() would add up
+        const { mx, total } = expRow(row, 1);
+        tok = drawFrom(expScratch, V, total, opts.rng);
+        lp = row[tok] - mx - Math.log(total);
+      } else {
+        tok = pickToken(row, opts);
+        lp = logProb(row, tok);
+      }
       out.tokens[b].push(tok);
-      out.logprobs[b].push(logProb(row, tok));
+      out.logprobs[b].push(lp);
       if (opts.stopTokens?.includes(tok) || endsWithAny(out.tokens[b], opts.stopSequences)) {
         done[b] = true;
         out.finish[b] = 'stop';
@@ -129,6 +139,12 @@ let expScratch = new Float64Array(0);
 
 /** Sampling from the whole distribution (no top-k / top-p): two passes over a scratch row, no arrays built. */
 function pickFull(row: Float32Array, temp: number, rng: Rng): number {
+  const { total } = expRow(row, temp);
+  return drawFrom(expScratch, row.length, total, rng);
+}
+
+/** expScratch[i] = exp((row[i] - max) / temp); returns the max and the sum, added in index order. */
+function expRow(row: Float32Array, temp: number): { mx: number; total: number } {
   const V = row.length;
   if (expScratch.length < V) expScratch = new Float64Array(V);
   const p = expScratch;
@@ -139,6 +155,11 @@ function pickFull(row: Float32Array, temp: number, rng: Rng): number {
     p[i] = Math.exp((row[i] - mx) / temp);
     total += p[i];
   }
+  return { mx, total };
+}
+
+/** One draw from weights p[0..V) that sum to total. */
+function drawFrom(p: Float64Array, V: number, total: number, rng: Rng): number {
   let u = rng.float() * total;
   for (let i = 0; i < V; i++) {
     u -= p[i];

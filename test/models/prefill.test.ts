@@ -15,6 +15,7 @@ import { generate, sample, type SampleOptions } from '../../src/models/sample.ts
 import { legacySample } from './sample_legacy.ts';
 import { LocalPolicy } from '../../src/policy/local.ts';
 import { CharTokenizer } from '../../src/models/tokenizer.ts';
+import { entropy } from '../../src/measure/stats.ts';
 
 const cfg: GPTConfig = { vocabSize: 13, blockSize: 12, nLayer: 2, nEmbd: 16, nHead: 4, valueHead: false };
 
@@ -77,6 +78,30 @@ for (const backend of BACKEND_NAMES) {
       }
     }
     assert.ok(worst > 0 || backend === 'ref', 'no logits were compared');
+  });
+
+  test(`${backend}: rows that share a prompt are prefilled once and continue as if each had been fed alone`, { skip }, async () => {
+    await initBackend(backend);
+    const m = spreadModel(6), V = cfg.vocabSize, rng = new Rng(7);
+    const p = [1, 2, 3, 4], q = [4, 3, 2, 1];
+    const prompts = [p, q, p, p, [5, 6, 7, 8], q]; // two groups and a single
+    const steps = Array.from({ length: 5 }, () => prompts.map(() => rng.int(V))); // each row's own next tokens
+    const cache = m.newCache(prompts.length);
+    const got = [m.prefill(cache, prompts).slice()];
+    for (const toks of steps) got.push(m.decode(cache, toks).slice());
+    prompts.forEach((prompt, b) => {
+      const alone = m.newCache(1);
+      const want = [m.prefill(alone, [prompt]).slice()];
+      for (const toks of steps) want.push(m.decode(alone, [toks[b]]).slice());
+      want.forEach((w, t) => {
+        for (let v = 0; v < V; v++) {
+          const g = got[t][b * V + v];
+          assert.ok(Math.abs(g - w[v]) <= 1e-5 * Math.max(1, Math.abs(w[v])), `row ${b} step ${t} logit ${v}: ${g} vs ${w[v]} alone`);
+        }
+      });
+      alone.release();
+    });
+    cache.release();
   });
 
   test(`${backend}: seeded sampling gives the tokens and log-probs of the sampler before prefill`, { skip }, async () => {
@@ -150,10 +175,10 @@ test('a released cache hands its storage to the next one, and only once', async 
   await initBackend();
   const m = spreadModel(8);
   const a = m.newCache(2);
-  const buffer = a.k[0].buffer;
+  const buffer = a.kAll.buffer;
   a.release();
   const b = m.newCache(2);
-  assert.equal(b.k[0].buffer, buffer, 'the storage is reused');
+  assert.equal(b.kAll.buffer, buffer, 'the storage is reused');
   assert.throws(() => a.release(), /released twice/);
   // reused storage holds old keys; results must not depend on it
   const seq = [1, 2, 3, 4];
@@ -161,6 +186,29 @@ test('a released cache hands its storage to the next one, and only once', async 
   const fresh = forwardLogits(m, seq).subarray(3 * cfg.vocabSize);
   for (let v = 0; v < cfg.vocabSize; v++) assert.ok(Math.abs(logits[v] - fresh[v]) <= 1e-4);
 });
+
+for (const backend of BACKEND_NAMES) {
+  const skip = available.includes(backend) ? false : `backend ${backend} is not available here`;
+  test(`${backend}: LocalPolicy.forward's entropy equals the definition at every predicting row, 0 elsewhere`, { skip }, async () => {
+    await initBackend(backend);
+    const m = spreadModel(10), V = cfg.vocabSize, rng = new Rng(11), B = 3, T = 9;
+    const policy = new LocalPolicy(m, new CharTokenizer('abcdefghij'), { format: 'text' });
+    const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
+    const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 4 === 3 ? -1 : rng.int(V)));
+    const f = noGrad(() => policy.forward({ ids, targets, B, T }));
+    const logits = forwardLogits(m, Array.from(ids.subarray(0, T))); // row 0 alone, (T, V)
+    for (let r = 0; r < B * T; r++) {
+      if (targets[r] < 0) {
+        assert.equal(f.entropy[r], 0, `row ${r} predicts nothing`);
+        continue;
+      }
+      if (r >= T) continue; // rows of sequence 0 are compared with the definition
+      const want = entropy(logits.subarray(r * V, (r + 1) * V));
+      assert.ok(Math.abs(f.entropy[r] - want) <= 1e-4, `row ${r}: entropy ${f.entropy[r]} vs ${want}`);
+    }
+    assert.ok(f.entropy.some((h) => h > 0.1), 'the rows are not all one-hot');
+  });
+}
 
 test('LocalPolicy: ignoreEos samples exactly maxTokens; by default EOS ends a reply', async () => {
   await initBackend();

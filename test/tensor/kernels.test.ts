@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { refKernels as R } from '../../src/tensor/kernels/ref.ts';
 import { jsKernels } from '../../src/tensor/kernels/js.ts';
 import { BINARY_OPS, UNARY_OPS, type Kernels } from '../../src/tensor/kernels/types.ts';
+import { blockFloats, composedGptStep, type GptStepArgs } from '../../src/tensor/kernels/gpt_step.ts';
 import { Rng } from '../../src/util/rng.ts';
 
 // ---------------------------------------------------------------- backends under test
@@ -263,6 +264,30 @@ const cases = {
         both(K, `attentionDecode B${B} t${t} C${C} H${H}`, [new Float32Array(B * C), kc, vc],
           (k, [out, kCache, vCache]) => k.attentionDecode(qkv, F(kCache), F(vCache), F(out), B, t, C, H, Tmax));
       }
+    }
+  },
+
+  // No ref kernel: the oracle is the pass composed from the ref kernels
+  // (composedGptStep). A table without the fused kernel (null) checks its
+  // own composition instead. [B, Lq, t0, C, H, L, V, Tmax]: decode steps
+  // (Lq = 1) and prefills (t0 = 0), B not a multiple of the kernel's row
+  // blocks, enough rows for several chunks, positions across 16-blocks.
+  gptStep(K, rng) {
+    const shapes: [number, number, number, number, number, number, number, number][] = [
+      [1, 1, 0, 4, 1, 1, 3, 1], [3, 1, 5, 12, 3, 2, 7, 9], [2, 5, 0, 16, 2, 2, 11, 7], [9, 1, 16, 32, 4, 1, 13, 17],
+      [70, 1, 40, 64, 2, 1, 64, 65], [33, 4, 0, 32, 4, 2, 5, 4], [20, 17, 0, 32, 2, 1, 9, 20],
+    ];
+    for (const [B, Lq, t0, C, H, L, V, Tmax] of shapes) {
+      const small = (n: number) => randn(rng, n).map((x) => 0.3 * x);
+      const ids = randInt(rng, B * Lq, V), wte = randn(rng, V * C), wpe = randn(rng, Tmax * C);
+      const blocks = small(L * blockFloats(C)), lnf = randn(rng, 2 * C), wteT = small(C * V);
+      const per = L * B * C * Tmax;
+      both(K, `gptStep B${B} Lq${Lq} t0 ${t0} C${C} H${H} L${L} V${V} Tmax${Tmax}`, [randn(rng, B * V), randn(rng, per), randn(rng, per)],
+        (k, [logits, kCache, vCache]) => {
+          const a: GptStepArgs = { ids, wte, wpe, blocks, lnf, wteT, kCache: F(kCache), vCache: F(vCache), logits: F(logits), B, Lq, t0, C, H, L, V, Tmax, eps: 1e-5 };
+          if (k.gptStep) k.gptStep(a);
+          else composedGptStep(k, a);
+        });
     }
   },
 

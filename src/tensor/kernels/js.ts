@@ -178,6 +178,8 @@ export const jsKernels: Kernels = {
     }
   },
 
+  gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
+
   attentionBackward(qkv, att, dout, dqkv, B, T, C, H) {
     const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
     const dq = row64(hs + T), dAtt = dq.subarray(hs);

@@ -55,6 +55,11 @@ interface Addon {
   attention: Kernels['attention'];
   attentionBackward: Kernels['attentionBackward'];
   attentionDecode: Kernels['attentionDecode'];
+  gptStep(ids: Int32Array, wte: Float32Array, wpe: Float32Array, blocks: Float32Array, lnf: Float32Array, wteT: Float32Array,
+    kCache: Float32Array, vCache: Float32Array, logits: Float32Array, B: number, Lq: number, t0: number, C: number, H: number,
+    L: number, V: number, Tmax: number, eps: number): void;
+  /** out (cols, rows) = x (rows, cols) transposed. */
+  transpose(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   unary(op: number, x: Float32Array, y: Float32Array): void;
   unaryBackward(op: number, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** out = a (op) b, where b (bRepeats) or a repeats with the given period over out's length. */
@@ -183,6 +188,11 @@ function nativeKernels(addon: Addon): Kernels {
     attention: addon.attention,
     attentionBackward: addon.attentionBackward,
     attentionDecode: addon.attentionDecode,
+    gptStep: (a) => addon.gptStep(a.ids, a.wte, a.wpe, a.blocks, a.lnf, a.wteT, a.kCache, a.vCache, a.logits, a.B, a.Lq, a.t0, a.C, a.H, a.L, a.V, a.Tmax, a.eps),
+    permute(x, shape, perm, out) {
+      if (shape.length === 2 && perm[0] === 1 && out.length === x.length) addon.transpose(x, out, shape[0], shape[1]);
+      else base.permute(x, shape, perm, out);
+    },
     unary: (op, x, y) => addon.unary(UNARY_CODE[op], x, y),
     unaryBackward: (op, x, y, dy, dx) => addon.unaryBackward(UNARY_CODE[op], x, y, dy, dx),
     binary(op, a, aShape, b, bShape, out, outShape) {

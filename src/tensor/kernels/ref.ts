@@ -316,6 +316,8 @@ export const refKernels: Kernels = {
     }
   },
 
+  gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
+
   embedding(table, ids, out, n, dim) {
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = table[ids[i] * dim + j];
   },

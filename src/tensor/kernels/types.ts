@@ -17,6 +17,8 @@
  *     a tensor used twice sums its gradients. Forward kernels overwrite.
  *   - Offsets are not taken: pass `subarray` views (they are free).
  */
+import type { GptStepArgs } from './gpt_step.ts';
+
 export interface Kernels {
   readonly name: string;
 
@@ -85,6 +87,16 @@ export interface Kernels {
    * Inference only (no backward).
    */
   attentionDecode(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, out: Float32Array, B: number, t: number, C: number, H: number, Tmax: number): void;
+
+  /**
+   * Optional (null: absent). A whole no-grad GPT pass over a KV cache in one
+   * call: embedding, every block, final LayerNorm and tied head, for Lq new
+   * tokens per sequence at t0..t0+Lq-1 (a decode step, Lq = 1, or a
+   * prefill, t0 = 0). Arguments and semantics are those of
+   * composedGptStep (gpt_step.ts), which GPT runs when this is null and
+   * which the tests hold this to.
+   */
+  gptStep: ((a: GptStepArgs) => void) | null;
 
   // ---------------------------------------------------------------- embeddings and losses
   /** out (n, dim) = table[ids[i]] rows. */
