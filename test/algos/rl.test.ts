@@ -100,3 +100,11 @@ test("PPO's costs count the forward pass that reads the value head (a third of a
     assert.ok(Math.abs(c.trainFlops - extra * c.tokensTrained * perToken) < 1e-6 * c.trainFlops, `${name}: trainFlops ${c.trainFlops}, expected ${extra} x ${c.tokensTrained} x ${perToken}`);
   }
 });
+
+test('expert iteration makes eiEpochs passes over the distinct accepted rollouts of each iteration, whatever their number', async () => {
+  const { dir } = await run({ algo: 'ei', steps: 6, eiBatch: 3, eiEpochs: 2 });
+  const iters = RunDir.open(dir).readMetrics().filter((m) => !m.eval) as unknown as { accepted: number; updates: number }[];
+  assert.equal(iters.length, 6);
+  assert.ok(iters.some((m) => m.accepted > 3), 'some iteration accepted more than one batch');
+  for (const m of iters) assert.equal(m.updates, 2 * Math.ceil(m.accepted / 3), `accepted ${m.accepted}, updates ${m.updates}`);
+});
