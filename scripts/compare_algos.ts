@@ -137,7 +137,37 @@ export function nextSteps(steps: number, samples: number, budget: number, perSte
 // ---------------------------------------------------------------- tables
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : (100 * x).toFixed(1));
-const sci = (x: number): string => x.toExponential(2).replace('e+', 'e');
+const sci = (x: number): string => x.toExponential(1).replace('e+', 'e');
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The headline: one row per arm, per family the mean held-out accuracy after
+ * the budget over the seeds (lowest and highest in brackets), and the mean
+ * samples and FLOPs to half the gap over the seeds that got there; last,
+ * the training FLOPs of the whole budget over GRPO's on the same family and
+ * seed (the mean ratio).
+ */
+export function headline(rows: readonly Row[]): string {
+  const families = [...new Set(rows.map((r) => r.family))];
+  const out = [
+    `| arm | ${families.map((f) => `${f}: held-out after | samples, FLOPs to half the gap`).join(' | ')} | train FLOPs / grpo's |`,
+    `|---|${families.map(() => '---|---|').join('')}---|`,
+  ];
+  for (const arm of [...new Set(rows.map((r) => r.arm))]) {
+    const mine = rows.filter((r) => r.arm === arm);
+    const cells = families.flatMap((f) => {
+      const fam = mine.filter((r) => r.family === f);
+      if (fam.length === 0) return ['–', '–'];
+      const ends = fam.map((r) => r.end.overall);
+      const hit = fam.filter((r) => r.toThreshold).map((r) => r.toThreshold!);
+      const reached = hit.length ? `${(mean(hit.map((h) => h.samples)) / 1000).toFixed(1)}k, ${sci(mean(hit.map((h) => h.flops)))}` : 'never';
+      return [`${pct(mean(ends))} (${pct(Math.min(...ends))}–${pct(Math.max(...ends))})`, hit.length < fam.length ? `${reached} (${hit.length} of ${fam.length} seeds)` : reached];
+    });
+    const ratios = mine.flatMap((r) => rows.filter((g) => g.arm === 'grpo' && g.family === r.family && g.seed === r.seed).map((g) => r.trainFlops / g.trainFlops));
+    out.push(`| ${arm} | ${cells.join(' | ')} | ${ratios.length ? mean(ratios).toFixed(2) : '–'} |`);
+  }
+  return out.join('\n') + '\n';
+}
 
 /** One markdown table per family; a cell holds each seed's figure, separated by ' / '. */
 export function markdown(rows: readonly Row[]): string {
@@ -308,7 +338,7 @@ async function main(): Promise<void> {
   const all = [...old.filter((r) => !fresh.has(key(r))), ...rows]; // other families and seeds from earlier invocations stay
   all.sort((a, b) => a.family.localeCompare(b.family) || a.seed - b.seed || Object.keys(ARMS).indexOf(a.arm) - Object.keys(ARMS).indexOf(b.arm));
   writeFileSync(file, JSON.stringify({ commit: commit(), plan: { PLAN, FAMILIES, ARMS, budget: o.budget }, rows: all }, null, 1) + '\n');
-  const md = markdown(all);
+  const md = `${headline(all)}\n${markdown(all)}`;
   writeFileSync(join(o.out, 'results.md'), md);
   process.stdout.write(md + `\n${((performance.now() - t0) / 1000).toFixed(0)} s with ${o.jobs} jobs at a time; ${file}\n`);
 }

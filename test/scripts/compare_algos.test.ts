@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { halfGap, markdown, nextSteps, rowOf } from '../../scripts/compare_algos.ts';
+import { halfGap, headline, markdown, nextSteps, rowOf } from '../../scripts/compare_algos.ts';
 
 test('nextSteps: one piece for a fixed-size step; pieces that never overshoot by more than a step for DAPO', () => {
   assert.equal(nextSteps(0, 0, 32_000, 128), 250); // grpo, rloo, ppo, ei: exactly the budget
@@ -50,4 +50,7 @@ test('rowOf reads a run: accuracy before and after, the crossing interpolated, t
   assert.match(md, /### sort-v1 \(seeds 0 \/ 1\)/);
   assert.match(md, /\| grpo \| 90\.0 \/ 80\.0 \|/);
   assert.match(md, /\| 1500 \/ never \|/);
+  const top = headline([row, { ...row, seed: 1, end: { ...row.end, overall: 0.8 }, toThreshold: null }, { ...row, arm: 'ei', trainFlops: row.trainFlops / 4 }]);
+  assert.match(top, /\| grpo \| 85\.0 \(80\.0–90\.0\) \| 1\.5k, 1\.5e10 \(1 of 2 seeds\) \| 1\.00 \|/);
+  assert.match(top, /\| ei \| 90\.0 \(90\.0–90\.0\) \| 1\.5k, 1\.5e10 \| 0\.25 \|/);
 });
