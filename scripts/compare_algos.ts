@@ -77,6 +77,7 @@ export interface Row {
   samples: number; // training completions sampled
   start: Acc; // greedy held-out accuracy of the SFT init
   end: Acc; // ... after the budget
+  late: number; // mean held-out accuracy over the evaluations in the last 40% of the budget (steadier than one evaluation)
   threshold: number; // half the gap from start.overall to 1
   toThreshold: { samples: number; flops: number } | null; // when held-out accuracy first reached it (interpolated)
   sampleFlops: number;
@@ -85,6 +86,7 @@ export interface Row {
   trainSeconds: number; // the iterations' own time (no process start, no held-out evaluations)
   wallSeconds: number; // every `train` process of the arm, start to exit
   load: number; // mean 1-minute load average at the end of each process (the machine is shared)
+  commit: string | null; // the checkout that ran it
 }
 
 export interface Acc {
@@ -107,7 +109,7 @@ export function halfGap(start: number): number {
 }
 
 /** The table row of a finished `train` run, from its summary.json and metrics.jsonl. */
-export function rowOf(dir: string, meta: { family: string; seed: number; arm: string; wallSeconds: number; load: number }): Row {
+export function rowOf(dir: string, meta: { family: string; seed: number; arm: string; wallSeconds: number; load: number; commit: string | null }): Row {
   const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Summary;
   const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
   const iters = lines.filter((m) => !('eval' in m));
@@ -115,12 +117,13 @@ export function rowOf(dir: string, meta: { family: string; seed: number; arm: st
   const first = s.heldout[0], end = s.heldout.at(-1)!;
   const acc = (p: typeof first): Acc => ({ overall: p.overall, easy: p.easy, hard: p.hard });
   const threshold = halfGap(first.overall);
+  const late = s.heldout.filter((p) => p.samples >= 0.6 * s.costs.samples).map((p) => p.overall);
   const hit = sampleEfficiency(s.heldout.map((p) => ({ samples: p.samples, flops: p.flops, tokens: p.tokens, accuracy: p.overall })), threshold);
   return {
-    ...meta, steps: s.steps, samples: s.costs.samples, start: acc(first), end: acc(end), threshold,
+    ...meta, steps: s.steps, samples: s.costs.samples, start: acc(first), end: acc(end), late: late.reduce((a, b) => a + b, 0) / late.length, threshold,
     toThreshold: hit && { samples: hit.samples, flops: hit.flops }, sampleFlops: s.costs.sampleFlops, trainFlops: s.costs.trainFlops,
     finalReward: last.reduce((a, m) => a + m.reward, 0) / Math.max(1, last.length),
-    trainSeconds: iters.reduce((a, m) => a + m.seconds, 0), wallSeconds: meta.wallSeconds, load: meta.load,
+    trainSeconds: iters.reduce((a, m) => a + m.seconds, 0), wallSeconds: meta.wallSeconds, load: meta.load, commit: meta.commit,
   };
 }
 
@@ -141,30 +144,27 @@ const sci = (x: number): string => x.toExponential(1).replace('e+', 'e');
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
- * The headline: one row per arm, per family the mean held-out accuracy after
- * the budget over the seeds (lowest and highest in brackets), and the mean
- * samples and FLOPs to half the gap over the seeds that got there; last,
- * the training FLOPs of the whole budget over GRPO's on the same family and
- * seed (the mean ratio).
+ * The headline: per family and arm, over the seeds, the mean held-out
+ * accuracy after the budget (lowest and highest in brackets), the mean of
+ * the late evaluations, the mean samples and FLOPs to half the gap (over the
+ * seeds that got there), and the training FLOPs of the whole budget over
+ * GRPO's on the same family and seed.
  */
 export function headline(rows: readonly Row[]): string {
-  const families = [...new Set(rows.map((r) => r.family))];
   const out = [
-    `| arm | ${families.map((f) => `${f}: held-out after | samples, FLOPs to half the gap`).join(' | ')} | train FLOPs / grpo's |`,
-    `|---|${families.map(() => '---|---|').join('')}---|`,
+    '| family | arm | held-out after | late mean | samples, FLOPs to half the gap | train FLOPs / grpo\'s |',
+    '|---|---|---|---|---|---|',
   ];
-  for (const arm of [...new Set(rows.map((r) => r.arm))]) {
-    const mine = rows.filter((r) => r.arm === arm);
-    const cells = families.flatMap((f) => {
-      const fam = mine.filter((r) => r.family === f);
-      if (fam.length === 0) return ['–', '–'];
-      const ends = fam.map((r) => r.end.overall);
-      const hit = fam.filter((r) => r.toThreshold).map((r) => r.toThreshold!);
+  for (const family of [...new Set(rows.map((r) => r.family))]) {
+    for (const arm of [...new Set(rows.map((r) => r.arm))]) {
+      const mine = rows.filter((r) => r.arm === arm && r.family === family);
+      if (mine.length === 0) continue;
+      const ends = mine.map((r) => r.end.overall);
+      const hit = mine.filter((r) => r.toThreshold).map((r) => r.toThreshold!);
       const reached = hit.length ? `${(mean(hit.map((h) => h.samples)) / 1000).toFixed(1)}k, ${sci(mean(hit.map((h) => h.flops)))}` : 'never';
-      return [`${pct(mean(ends))} (${pct(Math.min(...ends))}–${pct(Math.max(...ends))})`, hit.length < fam.length ? `${reached} (${hit.length} of ${fam.length} seeds)` : reached];
-    });
-    const ratios = mine.flatMap((r) => rows.filter((g) => g.arm === 'grpo' && g.family === r.family && g.seed === r.seed).map((g) => r.trainFlops / g.trainFlops));
-    out.push(`| ${arm} | ${cells.join(' | ')} | ${ratios.length ? mean(ratios).toFixed(2) : '–'} |`);
+      const ratios = mine.flatMap((r) => rows.filter((g) => g.arm === 'grpo' && g.family === family && g.seed === r.seed).map((g) => r.trainFlops / g.trainFlops));
+      out.push(`| ${family} | ${arm} | ${pct(mean(ends))} (${pct(Math.min(...ends))}–${pct(Math.max(...ends))}) | ${pct(mean(mine.map((r) => r.late)))} | ${reached}${hit.length < mine.length ? ` (${hit.length} of ${mine.length} seeds)` : ''} | ${ratios.length ? mean(ratios).toFixed(2) : '–'} |`);
+    }
   }
   return out.join('\n') + '\n';
 }
@@ -178,13 +178,13 @@ export function markdown(rows: readonly Row[]): string {
     const starts = seeds.map((s) => fam.find((r) => r.seed === s)!);
     out.push(`### ${family} (seed${seeds.length > 1 ? 's' : ''} ${seeds.join(' / ')})`, '');
     out.push(`SFT init, greedy held-out accuracy: ${starts.map((r) => `${pct(r.start.overall)}% (easy ${pct(r.start.easy)}, hard ${pct(r.start.hard)})`).join(' / ')}; half the gap to 100%: ${starts.map((r) => pct(r.threshold) + '%').join(' / ')}`, '');
-    out.push('| arm | held-out after | easy | hard | samples to half the gap | FLOPs to half the gap | final reward | samples | FLOPs (sample + train) | train s | wall s | load |');
-    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    out.push('| arm | held-out after | late mean | easy | hard | samples to half the gap | FLOPs to half the gap | final reward | samples | FLOPs (sample + train) | train s | wall s | load |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const arm of [...new Set(fam.map((r) => r.arm))]) {
       const cells = seeds.map((s) => fam.find((r) => r.seed === s && r.arm === arm));
       const col = (f: (r: Row) => string): string => cells.map((r) => (r ? f(r) : '–')).join(' / ');
       out.push(`| ${arm} | ${[
-        col((r) => pct(r.end.overall)), col((r) => pct(r.end.easy)), col((r) => pct(r.end.hard)),
+        col((r) => pct(r.end.overall)), col((r) => pct(r.late)), col((r) => pct(r.end.easy)), col((r) => pct(r.end.hard)),
         col((r) => (r.toThreshold ? String(Math.round(r.toThreshold.samples)) : 'never')), col((r) => (r.toThreshold ? sci(r.toThreshold.flops) : 'never')),
         col((r) => r.finalReward.toFixed(3)), col((r) => String(r.samples)), col((r) => `${sci(r.sampleFlops)} + ${sci(r.trainFlops)}`),
         col((r) => r.trainSeconds.toFixed(0)), col((r) => r.wallSeconds.toFixed(0)), col((r) => r.load.toFixed(1)),
@@ -263,7 +263,7 @@ async function pipeline(o: Options, family: string, seed: number, limit: ReturnT
     const out = join(dir, arm);
     const timing = join(out, 'timing.json');
     const summary = join(out, 'summary.json');
-    const t = existsSync(timing) ? (JSON.parse(readFileSync(timing, 'utf8')) as { seconds: number; loads: number[] }) : { seconds: 0, loads: [] };
+    const t = existsSync(timing) ? (JSON.parse(readFileSync(timing, 'utf8')) as { seconds: number; loads: number[]; commit?: string | null }) : { seconds: 0, loads: [] };
     const common = ['--env', family, '--difficulty', d, '--init', sft, '--prompts', String(PLAN.rl.prompts), '--group', String(PLAN.rl.group),
       '--eval-every', String(PLAN.rl.evalEvery), '--seed', String(seed), '--out', out, '--quiet', '--json'];
     // DAPO draws at most maxDraws batches a step (RL_DEFAULTS.maxDraws, recorded in config.json); the others exactly one
@@ -278,6 +278,7 @@ async function pipeline(o: Options, family: string, seed: number, limit: ReturnT
         args = ['train', ...ARMS[arm], ...common, '--steps', String(nextSteps(0, 0, o.budget, perStep * (arm === 'dapo' ? RL_DEFAULTS.maxDraws : 1))), '--force'];
         t.seconds = 0;
         t.loads = [];
+        t.commit = commit();
       } else {
         const next = nextSteps(done.steps, done.costs.samples, o.budget, perStepMax());
         if (next === null) break;
@@ -288,13 +289,13 @@ async function pipeline(o: Options, family: string, seed: number, limit: ReturnT
       t.loads.push(r.load);
       writeFileSync(timing, JSON.stringify(t) + '\n');
     }
-    const row = rowOf(out, { family, seed, arm, wallSeconds: t.seconds, load: t.loads.reduce((a, b) => a + b, 0) / Math.max(1, t.loads.length) });
+    const row = rowOf(out, { family, seed, arm, wallSeconds: t.seconds, load: t.loads.reduce((a, b) => a + b, 0) / Math.max(1, t.loads.length), commit: t.commit ?? null });
     say(`${family} seed ${seed} ${arm}: ${pct(row.start.overall)}% -> ${pct(row.end.overall)}% (hard ${pct(row.start.hard)} -> ${pct(row.end.hard)}), ${row.samples} samples, ${row.wallSeconds.toFixed(0)} s`);
     return row;
   })));
 }
 
-/** The checkout's commit (and whether it has changes), recorded with the results. */
+/** The checkout's commit (and whether it has changes), recorded with each run. */
 function commit(): string | null {
   try {
     const git = (...a: string[]): string => execFileSync('git', a, { cwd: join(BIN, '..', '..'), encoding: 'utf8' }).trim();
@@ -337,7 +338,7 @@ async function main(): Promise<void> {
   const fresh = new Set(rows.map(key));
   const all = [...old.filter((r) => !fresh.has(key(r))), ...rows]; // other families and seeds from earlier invocations stay
   all.sort((a, b) => a.family.localeCompare(b.family) || a.seed - b.seed || Object.keys(ARMS).indexOf(a.arm) - Object.keys(ARMS).indexOf(b.arm));
-  writeFileSync(file, JSON.stringify({ commit: commit(), plan: { PLAN, FAMILIES, ARMS, budget: o.budget }, rows: all }, null, 1) + '\n');
+  writeFileSync(file, JSON.stringify({ plan: { PLAN, FAMILIES, ARMS, budget: o.budget }, rows: all }, null, 1) + '\n');
   const md = `${headline(all)}\n${markdown(all)}`;
   writeFileSync(join(o.out, 'results.md'), md);
   process.stdout.write(md + `\n${((performance.now() - t0) / 1000).toFixed(0)} s with ${o.jobs} jobs at a time; ${file}\n`);

@@ -36,10 +36,11 @@ test('rowOf reads a run: accuracy before and after, the crossing interpolated, t
   }));
   const iters = Array.from({ length: 20 }, (_, i) => JSON.stringify({ step: i + 1, reward: i < 10 ? 0 : 0.5, seconds: 0.25 }));
   writeFileSync(join(dir, 'metrics.jsonl'), [...iters, JSON.stringify({ step: 20, eval: {} })].join('\n') + '\n');
-  const row = rowOf(dir, { family: 'sort-v1', seed: 0, arm: 'grpo', wallSeconds: 9, load: 1.5 });
+  const row = rowOf(dir, { family: 'sort-v1', seed: 0, arm: 'grpo', wallSeconds: 9, load: 1.5, commit: null });
   assert.deepEqual(row.start, { overall: 0.5, easy: 1, hard: 0.25 });
   assert.deepEqual(row.end, { overall: 0.9, easy: 1, hard: 0.45 });
   assert.equal(row.threshold, 0.75);
+  assert.equal(row.late, 0.9, 'of the evaluations at 0, 1000 and 2000 samples, only the last is in the last 40% of the budget');
   assert.ok(Math.abs(row.toThreshold!.samples - 1500) < 1e-9, `0.6 at 1000 samples, 0.9 at 2000: 0.75 at 1500, got ${row.toThreshold!.samples}`);
   assert.ok(Math.abs(row.toThreshold!.flops - 1.5e10) < 1);
   assert.equal(row.finalReward, 0.5);
@@ -48,9 +49,9 @@ test('rowOf reads a run: accuracy before and after, the crossing interpolated, t
 
   const md = markdown([row, { ...row, seed: 1, end: { ...row.end, overall: 0.8 }, toThreshold: null }]);
   assert.match(md, /### sort-v1 \(seeds 0 \/ 1\)/);
-  assert.match(md, /\| grpo \| 90\.0 \/ 80\.0 \|/);
+  assert.match(md, /\| grpo \| 90\.0 \/ 80\.0 \| 90\.0 \/ 90\.0 \|/);
   assert.match(md, /\| 1500 \/ never \|/);
   const top = headline([row, { ...row, seed: 1, end: { ...row.end, overall: 0.8 }, toThreshold: null }, { ...row, arm: 'ei', trainFlops: row.trainFlops / 4 }]);
-  assert.match(top, /\| grpo \| 85\.0 \(80\.0–90\.0\) \| 1\.5k, 1\.5e10 \(1 of 2 seeds\) \| 1\.00 \|/);
-  assert.match(top, /\| ei \| 90\.0 \(90\.0–90\.0\) \| 1\.5k, 1\.5e10 \| 0\.25 \|/);
+  assert.match(top, /\| sort-v1 \| grpo \| 85\.0 \(80\.0–90\.0\) \| 90\.0 \| 1\.5k, 1\.5e10 \(1 of 2 seeds\) \| 1\.00 \|/);
+  assert.match(top, /\| sort-v1 \| ei \| 90\.0 \(90\.0–90\.0\) \| 90\.0 \| 1\.5k, 1\.5e10 \| 0\.25 \|/);
 });
