@@ -11,9 +11,11 @@
  *   3. train       each arm (grpo, dr_grpo, dapo, rloo, ppo, ei) with the same
  *                  seed and the same budget of sampled completions
  * then one table per family: greedy held-out accuracy before and after
- * (overall, easy, hard), samples and FLOPs until held-out accuracy closed
- * half the gap from the SFT start to 100%, the mean training reward of the
- * last 10 iterations, and seconds.
+ * (overall, easy, hard), its mean over the last 40% of the budget (one
+ * evaluation of 200 tasks moves by a few points), samples and FLOPs until
+ * held-out accuracy closed half the gap from the SFT start to 100%, the mean
+ * training reward of the last 10 iterations, and seconds; above them, a
+ * headline over the seeds.
  *
  * Equal budget means equal completions sampled for training. Every arm but
  * DAPO samples P x G a step, so it runs budget / (P G) steps. DAPO's dynamic
