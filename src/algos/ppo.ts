@@ -21,6 +21,10 @@
  * checkpoint has none (an SFT model), so early advantages are close to the
  * plain return; G > 1 completions per task are still drawn, which PPO does
  * not need but which keeps the budget comparable with GRPO.
+ *
+ * Cost: besides the update, each iteration runs one forward pass over the
+ * batch to read the values (GRPO reads its old log-probs from sampling and
+ * needs none); it is counted in the training FLOPs.
  */
 import { noGrad } from '../tensor/tensor.ts';
 import { withPool } from '../tensor/pool.ts';
@@ -30,16 +34,22 @@ import { epochsOfUpdates } from './grpo.ts';
 import type { RLAlgorithm, StepContext, StepOutput } from './rl.ts';
 import { rollout, type Trajectory } from './rollout.ts';
 
-/** The value head's estimate at each action token (aligned with the tokens; 0 elsewhere). */
-export function actionValues(policy: TrainablePolicy, trajs: readonly Trajectory[]): Float32Array[] {
+/**
+ * The value head's estimate at each action token (aligned with the tokens; 0
+ * elsewhere), and the FLOPs of the forward pass that read them: a third of a
+ * training pass over the same (B, T) batch (forward, no backward).
+ */
+export function actionValues(policy: TrainablePolicy, trajs: readonly Trajectory[]): { values: Float32Array[]; flops: number } {
   if (!policy.hasValueHead) throw new Error('PPO needs a policy with a value head');
   const batch = packTrajectories(trajs);
   const values = withPool(() => noGrad(() => Float32Array.from(policy.forward(batch).values!.data))); // (B, T)
-  return trajs.map((t, b) => {
+  const flops = (batch.B * batch.T * policy.flops().trainPerToken(Math.min(batch.T, policy.contextLength))) / 3;
+  const perTraj = trajs.map((t, b) => {
     const out = new Float32Array(t.tokens.length);
     for (let j = 1; j < t.tokens.length; j++) if (t.mask[j]) out[j] = values[b * batch.T + j - 1]; // position j-1 reads the state before token j
     return out;
   });
+  return { values: perTraj, flops };
 }
 
 /** GAE over the action tokens of one trajectory with a terminal reward. */
@@ -74,7 +84,7 @@ export const ppo: RLAlgorithm = {
   async step(ctx: StepContext): Promise<StepOutput> {
     const { config: c } = ctx;
     const trajs = await rollout(ctx.env, ctx.policy, ctx.drawTasks(c.prompts), { group: c.group, sampling: ctx.sampling, verifyTimeoutMs: c.verifyTimeoutMs });
-    const values = actionValues(ctx.policy, trajs);
+    const { values, flops: valueFlops } = actionValues(ctx.policy, trajs);
     const refLp = ctx.ref && c.klCoef > 0 ? referenceLogprobs(ctx.ref, trajs) : null;
     const items: PGItem[] = trajs.map((traj, i) => ({ traj, ...gae(traj, values[i], c.gamma, c.lambda), refLogprobs: refLp?.[i] }));
     const meanAdv = items.map((it) => firstAction(it.traj, it.advantages));
@@ -82,7 +92,7 @@ export const ppo: RLAlgorithm = {
     const stats = epochsOfUpdates(ctx, items, { normalization: 'token', clipLow: c.clipLow, clipHigh: c.clipHigh, klCoef: c.klCoef, vfCoef: c.vfCoef, maxTokens: c.maxTokens });
     const v0 = trajs.map((t, i) => firstAction(t, values[i]));
     return {
-      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops,
+      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops + valueFlops, // the value pass is PPO's extra cost
       stats: { ...stats.mean, value: v0.reduce((a, b) => a + b, 0) / Math.max(1, v0.length) },
     };
   },

@@ -35,8 +35,8 @@ export interface RLConfig {
   gamma: number; // ppo: discount over tokens
   lambda: number; // ppo: GAE lambda
   vfCoef: number; // ppo: value-loss weight
-  eiUpdates: number; // ei: optimizer steps of SFT on the accepted rollouts per iteration
-  eiBatch: number; // ei: sequences per SFT step
+  eiEpochs: number; // ei: passes of SFT over each iteration's accepted rollouts
+  eiBatch: number; // ei: sequences per SFT step (a pass over n accepted rollouts is ceil(n / eiBatch) steps)
   evalEvery: number; // iterations between held-out evaluations (0 = only at the start and end)
   evalTasks: number; // held-out tasks (a fixed set from a seed range training never draws)
   evalSamples: number; // multi-turn: sampled episodes per held-out task at the first and last evaluation, for recovery on the policy's own distribution (0 = greedy only)
@@ -51,7 +51,7 @@ export const RL_DEFAULTS: RLConfig = {
   algo: 'grpo', steps: 150, prompts: 16, group: 8, temperature: 1, topP: 1, maxTokens: 0, difficulties: [],
   lr: 3e-4, warmup: 20, weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
   epochs: 1, minibatches: 1, loss: 'grpo', clipLow: 0.2, clipHigh: 0.2, klCoef: 0, maxDraws: 4,
-  gamma: 1, lambda: 0.95, vfCoef: 0.5, eiUpdates: 8, eiBatch: 32,
+  gamma: 1, lambda: 0.95, vfCoef: 0.5, eiEpochs: 1, eiBatch: 32,
   evalEvery: 10, evalTasks: 200, evalSamples: 4, checkpointEvery: 5, threshold: 0.8, verifyTimeoutMs: 10_000, rolloutCap: 0, seed: 0,
 };
 

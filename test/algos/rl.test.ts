@@ -102,3 +102,21 @@ test('a task space too small to hold training tasks apart from the held-out ones
   const tiny = { ...firstLetter, generate: (seed: number, d: number) => ({ ...firstLetter.generate(0, d), seed }) };
   await assert.rejects(run({ steps: 1, evalTasks: 8 }, { family: tiny }), (e: unknown) => e instanceof UserError && /held-out/.test((e as Error).message));
 });
+
+test("PPO's costs count the forward pass that reads the value head (a third of a training pass), which GRPO does not run", async () => {
+  const one = { steps: 1, evalTasks: 8 };
+  const ppo = (await run({ ...one, algo: 'ppo' })).res.costs, grpo = (await run({ ...one, algo: 'grpo' })).res.costs;
+  for (const [name, c, extra] of [['ppo', ppo, 4 / 3], ['grpo', grpo, 1]] as const) {
+    const B = c.samples, T = c.tokensTrained / B; // one step, one update over the (B, T) batch
+    const perToken = toyPolicy(0, name === 'ppo').flops().trainPerToken(T); // the value head's weights count too
+    assert.ok(Math.abs(c.trainFlops - extra * c.tokensTrained * perToken) < 1e-6 * c.trainFlops, `${name}: trainFlops ${c.trainFlops}, expected ${extra} x ${c.tokensTrained} x ${perToken}`);
+  }
+});
+
+test('expert iteration makes eiEpochs passes over the distinct accepted rollouts of each iteration, whatever their number', async () => {
+  const { dir } = await run({ algo: 'ei', steps: 6, eiBatch: 3, eiEpochs: 2 });
+  const iters = RunDir.open(dir).readMetrics().filter((m) => !m.eval) as unknown as { accepted: number; updates: number }[];
+  assert.equal(iters.length, 6);
+  assert.ok(iters.some((m) => m.accepted > 3), 'some iteration accepted more than one batch');
+  for (const m of iters) assert.equal(m.updates, 2 * Math.ceil(m.accepted / 3), `accepted ${m.accepted}, updates ${m.updates}`);
+});

@@ -53,5 +53,5 @@ export function toyPolicy(seed = 0, valueHead = false): LocalPolicy {
 
 export const TOY_CONFIG: RLConfig = {
   ...RL_DEFAULTS, steps: 60, prompts: 8, group: 8, maxTokens: 2, difficulties: [1, 2], lr: 3e-3, warmup: 1,
-  evalEvery: 0, evalTasks: 32, checkpointEvery: 10, eiUpdates: 4, eiBatch: 16,
+  evalEvery: 0, evalTasks: 32, checkpointEvery: 10, eiEpochs: 1, eiBatch: 16,
 };
