@@ -21,7 +21,7 @@ import { evaluate, heldoutTasks, type EpisodeEval, type EvalResult } from '../al
 import type { EpisodeStats } from '../measure/episodes.ts';
 import { sampleEfficiency } from '../measure/curves.ts';
 import type { RolloutEnv } from '../algos/rollout.ts';
-import { exitCode, onInterrupt } from './signals.ts';
+import { exitCode, onInterrupt, resumable } from './signals.ts';
 import { flagName } from './args.ts';
 import { fmtRate, progressBar } from './progress.ts';
 
@@ -184,6 +184,8 @@ export async function startRL(opts: {
       onEvent: (msg) => bar.log(msg),
       onWarning: (msg) => bar.log(`warning: ${msg}`),
     });
+  } catch (err) {
+    throw resumable(err, run, `flywheel train --out ${opts.out} --resume`);
   } finally {
     bar.stop();
     stop.dispose();

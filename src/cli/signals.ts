@@ -8,6 +8,7 @@
  * Loops must be cooperative for this to work: they await `yieldNow()`
  * (src/util/async.ts) between steps so the signal handler gets to run.
  */
+import { UserError } from '../util/errors.ts';
 
 export interface Interrupt {
   /** True once SIGINT or SIGTERM arrived. */
@@ -64,4 +65,15 @@ export function untilInterrupt(): Interrupt & { readonly stopped: Promise<void> 
 /** The conventional exit code for a signal: 128 + its number. */
 export function exitCode(signal: NodeJS.Signals | null): number {
   return signal === 'SIGTERM' ? 143 : 130;
+}
+
+/**
+ * A run that stops on an error (a full disk, a write error) after it saved a
+ * checkpoint can be resumed once the cause is fixed: the checkpoint is
+ * written atomically, and resuming drops whatever was logged after it. Says
+ * so under the error's message.
+ */
+export function resumable(err: unknown, run: { hasCheckpoint(): boolean }, resumeCommand: string): unknown {
+  if (!(err instanceof UserError) || !run.hasCheckpoint()) return err;
+  return new UserError(`${err.message}\nthe last checkpoint and what was stored up to it are intact; once that is fixed, continue with: ${resumeCommand}`);
 }

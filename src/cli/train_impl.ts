@@ -20,7 +20,7 @@ import { CorpusData, readUtf8, SftData, type DataSource } from '../algos/lm_data
 import { RunDir, reconcile, type GivenSetting } from '../runs/run_dir.ts';
 import { loadLM, readLMConfig, resolveModelDir } from '../runs/lm_checkpoint.ts';
 import { LocalPolicy } from '../policy/local.ts';
-import { exitCode, onInterrupt } from './signals.ts';
+import { exitCode, onInterrupt, resumable } from './signals.ts';
 import { flagName } from './args.ts';
 import { fmtRate, progressBar } from './progress.ts';
 import type { PretrainFlags, SampleFlags, SftFlags, TrainFlags } from './train.ts';
@@ -128,6 +128,8 @@ async function train(kind: 'pretrain' | 'sft', run: RunDir, cfg: LMRunConfig, to
       },
       onEvent: (msg) => bar.log(msg),
     });
+  } catch (err) {
+    throw resumable(err, run, `flywheel ${kind} --out ${flags.out} --resume`);
   } finally {
     bar.stop();
     stop.dispose();
