@@ -35,13 +35,14 @@ import { demonstrate } from '../envs/demo.ts';
 import type { TaskFamily } from '../envs/types.ts';
 import { RunDir, RUN_FILES } from '../runs/run_dir.ts';
 import { loadLM } from '../runs/lm_checkpoint.ts';
+import { writeFileAtomic } from '../nn/safetensors.ts';
 import { LocalPolicy } from '../policy/local.ts';
 import { trainLM, SFT_DEFAULTS, type TrainConfig } from '../algos/lm.ts';
 import { SftData } from '../algos/lm_data.ts';
 import { RL_DEFAULTS, type RLConfig } from '../algos/rl_config.ts';
 import { accuracyOf, evaluate, heldoutTasks, type Accuracy } from '../algos/evaluate.ts';
 import { verifyAll, type RolloutEnv } from '../algos/rollout.ts';
-import { exitCode, onInterrupt } from './signals.ts';
+import { exitCode, onInterrupt, resumable } from './signals.ts';
 import { fmtRate, progressBar } from './progress.ts';
 import { rolloutEnv, startRL } from './rl_impl.ts';
 import { demoReport, type PhaseCurve } from './demo_report.ts';
@@ -106,7 +107,11 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   const demosFile = run.path('teacher.jsonl');
   if (!existsSync(demosFile)) {
     log(`teacher: writing ${plan.demos} demonstrations of ${family.id} (difficulty ${plan.difficulty}), right on easy tasks, ${100 * plan.teacher.hardAccuracy}% on hard ones`);
-    writeFileSync(demosFile, teacherDemos(plan, family, flags.seed).map((r) => JSON.stringify(r) + '\n').join(''));
+    try {
+      writeFileAtomic(demosFile, new TextEncoder().encode(teacherDemos(plan, family, flags.seed).map((r) => JSON.stringify(r) + '\n').join(''))); // never half a file to resume from
+    } catch (err) {
+      throw new UserError(`${demosFile}: cannot write the demonstrations (${(err as Error).message})`);
+    }
   }
   const teacher = await teacherAccuracy(plan, family, heldout, flags.seed);
   log(`teacher: ${pct(teacher.overall)} of held-out tasks right (easy ${pct(teacher.easy)}, hard ${pct(teacher.hard)})`);
@@ -126,7 +131,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   const rlDir = run.path('rl');
   const session = await startRL({
     out: rlDir, resume: existsSync(join(rlDir, RUN_FILES.config)) && !!flags.resume, force: !!flags.force, env, source: plan.env, init: sftDir,
-    config: rlConfig, quiet: flags.quiet, label: 'RL (GRPO)', log,
+    config: rlConfig, quiet: flags.quiet, label: 'RL (GRPO)', log, resumeCommand: `flywheel demo --out ${flags.out} --resume`,
   });
   if (session.result.interrupted) {
     process.stderr.write(`continue the demo with: flywheel demo --out ${flags.out} --resume\n`);
@@ -253,6 +258,8 @@ async function sft(
       curve.push({ step: r.steps, samples: r.steps * train.batchSize, tokens: seen, flops: seen * new LocalPolicy(r.model, tok).flops().trainPerToken(), accuracy: ev.accuracy });
       run.writeJson('heldout.json', curve);
     }
+  } catch (err) {
+    throw resumable(err, run, `flywheel demo --out ${flags.out} --resume`);
   } finally {
     bar.stop();
     stop.dispose();

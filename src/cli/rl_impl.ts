@@ -152,6 +152,7 @@ export interface RLSession {
 /** Starts (or resumes) an RL run and trains it to the end or to Ctrl-C; used by `train` and `demo`. */
 export async function startRL(opts: {
   out: string; resume: boolean; force: boolean; env: RolloutEnv; source: string; init: string; config: RLConfig; quiet?: boolean; label?: string;
+  resumeCommand?: string; // what continues the run after an error (default: flywheel train --out <out> --resume)
   flagsGiven?: GivenSetting[]; log: (s: string) => void;
 }): Promise<RLSession> {
   let run: RunDir, cfg: RLRunConfig;
@@ -185,7 +186,7 @@ export async function startRL(opts: {
       onWarning: (msg) => bar.log(`warning: ${msg}`),
     });
   } catch (err) {
-    throw resumable(err, run, `flywheel train --out ${opts.out} --resume`);
+    throw resumable(err, run, opts.resumeCommand ?? `flywheel train --out ${opts.out} --resume`);
   } finally {
     bar.stop();
     stop.dispose();
