@@ -46,7 +46,10 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         K.reduceBroadcast(t, shape, a.gradBuf(), a.shape);
       }
     }
-    if (b.requiresGrad) {
+    if (b.requiresGrad && op === 'add' && !b.grad && b.size === dy.length) {
+      // a may hold dy itself, so b gets a copy (one pass, instead of zeros, a copy and a sum)
+      b.gradSink()[0].set(dy);
+    } else if (b.requiresGrad) {
       const t = allocF32(dy.length);
       if (op === 'add') t.set(dy);
       else if (op === 'sub') K.scale(dy, -1, t);
@@ -145,22 +148,28 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
     const dC = out.grad!;
     if (a.requiresGrad) {
       // dA = dC @ op(B)ᵀ  (stored as A's layout)
-      if (!tA) K.matmul(dC, b.data, a.gradBuf(), batch, M, K_, N, false, !tB, true, M * N, sB);
-      else K.matmul(b.data, dC, a.gradBuf(), batch, K_, M, N, tB, true, true, sB, M * N);
+      const [dA, acc] = a.gradSink();
+      if (!tA) K.matmul(dC, b.data, dA, batch, M, K_, N, false, !tB, acc, M * N, sB);
+      else K.matmul(b.data, dC, dA, batch, K_, M, N, tB, true, acc, sB, M * N);
     }
     if (b.requiresGrad) {
       // dB = op(A)ᵀ @ dC (stored as B's layout); summed over the batch when B is shared
-      if (sB === 0) {
-        // fold the batch into the rows: (batch*M, K)ᵀ @ (batch*M, N) when A is untransposed
-        if (!tA && !tB) K.matmul(a.data, dC, b.gradBuf(), 1, K_, N, batch * M, true, false, true, 0, 0);
-        else if (!tA && tB) K.matmul(dC, a.data, b.gradBuf(), 1, N, K_, batch * M, true, false, true, 0, 0);
-        else for (let i = 0; i < batch; i++) {
+      if (sB === 0 && !tA) {
+        // fold the batch into the rows: (batch*M, K)ᵀ @ (batch*M, N)
+        const [dB, acc] = b.gradSink();
+        if (!tB) K.matmul(a.data, dC, dB, 1, K_, N, batch * M, true, false, acc, 0, 0);
+        else K.matmul(dC, a.data, dB, 1, N, K_, batch * M, true, false, acc, 0, 0);
+      } else if (sB === 0) {
+        for (let i = 0; i < batch; i++) {
           const ai = a.data.subarray(i * sA, (i + 1) * sA), ci = dC.subarray(i * M * N, (i + 1) * M * N);
           if (!tB) K.matmul(ai, ci, b.gradBuf(), 1, K_, N, M, !tA, false, true, 0, 0);
           else K.matmul(ci, ai, b.gradBuf(), 1, N, K_, M, true, tA, true, 0, 0);
         }
-      } else if (!tB) K.matmul(a.data, dC, b.gradBuf(), batch, K_, N, M, !tA, false, true, sA, M * N);
-      else K.matmul(dC, a.data, b.gradBuf(), batch, N, K_, M, true, tA, true, M * N, sA);
+      } else {
+        const [dB, acc] = b.gradSink();
+        if (!tB) K.matmul(a.data, dC, dB, batch, K_, N, M, !tA, false, acc, sA, M * N);
+        else K.matmul(dC, a.data, dB, batch, N, K_, M, true, tA, acc, M * N, sA);
+      }
     }
   });
 }
@@ -179,10 +188,21 @@ export function linear(x: Tensor, W: Tensor, bias: Tensor | null): Tensor {
   if (bias) K.addBias(out.data, bias.data, rows, nOut);
   return record(out, bias ? [x, W, bias] : [x, W], () => {
     const dy = out.grad!; // (rows, out)
-    if (x.requiresGrad) K.matmul(dy, W.data, x.gradBuf(), 1, rows, nIn, nOut, false, false, true, 0, 0); // dx = dy @ W
-    if (W.requiresGrad) K.matmul(dy, x.data, W.gradBuf(), 1, nOut, nIn, rows, true, false, true, 0, 0); // dW = dyᵀ @ x
+    linearBackward(dy, x, W, rows, nIn, nOut);
     if (bias?.requiresGrad) K.biasBackward(dy, bias.gradBuf(), rows, nOut);
   });
+}
+
+/** dx (rows, in) (+)= dy @ W and dW (out, in) (+)= dyᵀ @ x, for the inputs that require grad. */
+function linearBackward(dy: Float32Array, x: Tensor, W: Tensor, rows: number, nIn: number, nOut: number): void {
+  if (x.requiresGrad) {
+    const [dx, acc] = x.gradSink();
+    K.matmul(dy, W.data, dx, 1, rows, nIn, nOut, false, false, acc, 0, 0);
+  }
+  if (W.requiresGrad) {
+    const [dW, acc] = W.gradSink();
+    K.matmul(dy, x.data, dW, 1, nOut, nIn, rows, true, false, acc, 0, 0);
+  }
 }
 
 // ---------------------------------------------------------------- normalization, softmax
@@ -223,8 +243,8 @@ export function causalAttention(qkv: Tensor, nHead: number): Tensor {
   if (qkv.rank !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`causalAttention: expected qkv (B, T, 3C), got ${shapeStr(qkv.shape)}`);
   const [B, T, C3] = qkv.shape, C = C3 / 3;
   if (C % nHead !== 0) throw new Error(`causalAttention: C=${C} is not divisible by nHead=${nHead}`);
-  const out = Tensor.zeros([B, T, C]);
-  const att = allocF32(B * nHead * T * T); // (B, H, T, T)
+  const out = Tensor.empty([B, T, C]);
+  const att = allocF32(B * nHead * T * T, false); // (B, H, T, T), every entry written by the kernel
   K.attention(qkv.data, out.data, att, B, T, C, nHead);
   return record(out, [qkv], () => K.attentionBackward(qkv.data, att, out.grad!, qkv.gradBuf(), B, T, C, nHead));
 }

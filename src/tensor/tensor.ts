@@ -76,6 +76,19 @@ export class Tensor {
     return this.grad;
   }
 
+  /**
+   * For a backward kernel that can either overwrite or accumulate: the
+   * gradient buffer and whether to accumulate into it. Before any gradient
+   * has flowed in, the buffer is new and uninitialised (accumulate false:
+   * the kernel must write every element), which spares a pass of zeros over
+   * big activations.
+   */
+  gradSink(): [Float32Array, boolean] {
+    if (this.grad) return [this.grad, true];
+    this.grad = allocF32(this.data.length, false);
+    return [this.grad, false];
+  }
+
   zeroGrad(): void {
     this.grad = null;
   }

@@ -69,7 +69,12 @@ const cases: [string, number[][], Build, { positive?: boolean; tol?: number }?][
   ['matmul batched, shared B', [[2, 3, 4], [4, 5]], ([a, b]) => O.matmul(a, b)],
   ['matmul batched transA, shared B', [[2, 4, 3], [4, 5]], ([a, b]) => O.matmul(a, b, { transA: true })],
   ['matmul batched transB, shared B', [[2, 3, 4], [5, 4]], ([a, b]) => O.matmul(a, b, { transB: true })],
+  ['add same shape', [[2, 3], [2, 3]], ([a, b]) => O.mul(O.add(a, b), a)],
+  ['add to itself', [[2, 3]], ([a]) => O.add(a, a)],
   ['linear', [[2, 3, 4], [5, 4], [5]], ([x, w, b]) => O.linear(x, w, b)],
+  // x and W used twice: the second backward accumulates into the gradients the first one wrote
+  ['linear twice', [[2, 3, 4], [5, 4], [5]], ([x, w, b]) => O.mul(O.linear(x, w, b), O.linear(O.tanh(x), w, null))],
+  ['matmul twice', [[3, 4], [4, 5]], ([a, b]) => O.add(O.matmul(a, b), O.matmul(O.tanh(a), O.tanh(b)))],
   ['layernorm', [[3, 6], [6], [6]], ([x, w, b]) => O.layernorm(x, w, b)],
   ['softmax', [[3, 5]], ([x]) => O.softmax(x)],
   ['logSoftmax', [[3, 5]], ([x]) => O.logSoftmax(x)],
