@@ -330,6 +330,38 @@ napi_value BiasBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value BiasGelu(napi_env env, napi_callback_info info) {
+  Call c(env, info, "biasGelu", 6);
+  int64_t nx, nb, ny, ng;
+  const float* x = c.f32(0, &nx);
+  const float* bias = c.f32(1, &nb);
+  float* y = c.f32(2, &ny);
+  float* dgelu = c.f32(3, &ng, true);
+  int64_t rows = c.size(4), n = c.size(5);
+  c.need(0, nx, rows * n);
+  c.need(1, nb, n);
+  c.need(2, ny, rows * n);
+  if (dgelu) c.need(3, ng, rows * n);
+  if (c.ok) fw::bias_gelu(x, bias, y, dgelu, rows, n);
+  return nullptr;
+}
+
+napi_value BiasGeluBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "biasGeluBackward", 6);
+  int64_t ng, ndy, ndx, nb;
+  const float* dgelu = c.f32(0, &ng);
+  const float* dy = c.f32(1, &ndy);
+  float* dx = c.f32(2, &ndx);
+  float* dBias = c.f32(3, &nb);
+  int64_t rows = c.size(4), n = c.size(5);
+  c.need(0, ng, rows * n);
+  c.need(1, ndy, rows * n);
+  c.need(2, ndx, rows * n);
+  c.need(3, nb, n);
+  if (c.ok) fw::bias_gelu_backward(dgelu, dy, dx, dBias, rows, n);
+  return nullptr;
+}
+
 napi_value Layernorm(napi_env env, napi_callback_info info) {
   Call c(env, info, "layernorm", 9);
   int64_t nx, nw, nb, ny, nm, nr;
@@ -527,6 +559,8 @@ NAPI_MODULE_INIT() {
       {"axpy", Axpy},
       {"addBias", AddBias},
       {"biasBackward", BiasBackward},
+      {"biasGelu", BiasGelu},
+      {"biasGeluBackward", BiasGeluBackward},
       {"layernorm", Layernorm},
       {"layernormBackward", LayernormBackward},
       {"softmax", Softmax},

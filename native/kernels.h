@@ -56,6 +56,10 @@ void scale(const float* x, float s, float* y, int64_t n);
 void axpy(const float* dy, float s, float* dx, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t n);
 void bias_backward(const float* dy, float* dBias, int64_t rows, int64_t n);
+// y = gelu(x + bias); dgelu = gelu'(x + bias) when not null (may be x itself).
+void bias_gelu(const float* x, const float* bias, float* y, float* dgelu, int64_t rows, int64_t n);
+// dx = dy * dgelu (dx may be dy itself); dBias += sums of dx over rows.
+void bias_gelu_backward(const float* dgelu, const float* dy, float* dx, float* dBias, int64_t rows, int64_t n);
 // One row of layernorm, serial (gpt_step runs it inside its own chunks).
 void layernorm_row(const float* xr, const float* w, const float* b, float* yr, int64_t n, float eps, float* mean,
                    float* rstd);

@@ -62,7 +62,7 @@ export class LayerNorm {
   }
 }
 
-/** Linear(C, 4C) -> GELU -> Linear(4C, C). */
+/** Linear(C, 4C) -> GELU -> Linear(4C, C); the first linear and the GELU run as one op (ops.linearGelu). */
 export class MLP {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
@@ -71,7 +71,8 @@ export class MLP {
     this.c_proj = new Linear(hidden, dim, rng, { std: projStd });
   }
   forward(x: Tensor): Tensor {
-    return this.c_proj.forward(O.gelu(this.c_fc.forward(x)));
+    const fc = this.c_fc;
+    return this.c_proj.forward(fc.bias ? O.linearGelu(x, fc.weight, fc.bias) : O.gelu(fc.forward(x)));
   }
   params(prefix: string): NamedParams {
     return [...this.c_fc.params(`${prefix}.c_fc`), ...this.c_proj.params(`${prefix}.c_proj`)];

@@ -8,7 +8,7 @@
 import { K } from './backend.ts';
 import { sizeOf } from './kernels/ref.ts';
 import type { BinaryOp, UnaryOp } from './kernels/types.ts';
-import { record, Tensor } from './tensor.ts';
+import { record, Tensor, willRecord } from './tensor.ts';
 import { allocF32 } from './pool.ts';
 
 function shapeStr(s: readonly number[]): string {
@@ -190,6 +190,30 @@ export function linear(x: Tensor, W: Tensor, bias: Tensor | null): Tensor {
     const dy = out.grad!; // (rows, out)
     linearBackward(dy, x, W, rows, nIn, nOut);
     if (bias?.requiresGrad) K.biasBackward(dy, bias.gradBuf(), rows, nOut);
+  });
+}
+
+/**
+ * gelu(linear(x, W, bias)), the MLP's first layer, with the bias and the
+ * GELU in one pass over the product (and their gradients in one pass back)
+ * when the backend has the fused kernel (K.biasGelu); else exactly that
+ * composition.
+ */
+export function linearGelu(x: Tensor, W: Tensor, bias: Tensor): Tensor {
+  if (!K.biasGelu || !K.biasGeluBackward) return gelu(linear(x, W, bias));
+  const [nOut, nIn] = W.shape;
+  if (W.rank !== 2 || x.shape[x.rank - 1] !== nIn) throw new Error(`linearGelu: x ${shapeStr(x.shape)} does not match weight ${shapeStr(W.shape)}`);
+  if (bias.rank !== 1 || bias.size !== nOut) throw new Error(`linearGelu: bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(W.shape)}`);
+  const rows = x.size / nIn, inputs = [x, W, bias];
+  const pre = allocF32(rows * nOut, false); // (rows, out): x Wᵀ, then gelu'(x Wᵀ + bias) in place when recorded
+  K.matmul(x.data, W.data, pre, 1, rows, nOut, nIn, false, true, false, 0, 0);
+  const out = Tensor.empty([...x.shape.slice(0, -1), nOut]);
+  const dGelu = willRecord(inputs) ? pre : null;
+  K.biasGelu(pre, bias.data, out.data, dGelu, rows, nOut);
+  return record(out, inputs, () => {
+    const dy = out.grad!; // (rows, out); dead after this closure, so it becomes dPre in place
+    K.biasGeluBackward!(pre, dy, dy, bias.requiresGrad ? bias.gradBuf() : allocF32(nOut), rows, nOut);
+    linearBackward(dy, x, W, rows, nIn, nOut);
   });
 }
 

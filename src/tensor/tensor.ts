@@ -134,15 +134,19 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Whether an op over these inputs will be recorded (so it must keep what its backward needs). */
+export function willRecord(inputs: readonly Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
 /**
  * Called by ops: if any input requires grad (and grad is enabled), marks the
  * output as requiring grad, attaches its backward closure and records it.
  */
 export function record(out: Tensor, inputs: readonly Tensor[], backwardFn: () => void): Tensor {
-  if (!gradEnabled) return out;
-  let needs = false;
-  for (const t of inputs) if (t.requiresGrad) needs = true;
-  if (!needs) return out;
+  if (!willRecord(inputs)) return out;
   out.requiresGrad = true;
   out.backwardFn = backwardFn;
   tape.push(out);

@@ -75,6 +75,8 @@ const cases: [string, number[][], Build, { positive?: boolean; tol?: number }?][
   // x and W used twice: the second backward accumulates into the gradients the first one wrote
   ['linear twice', [[2, 3, 4], [5, 4], [5]], ([x, w, b]) => O.mul(O.linear(x, w, b), O.linear(O.tanh(x), w, null))],
   ['matmul twice', [[3, 4], [4, 5]], ([a, b]) => O.add(O.matmul(a, b), O.matmul(O.tanh(a), O.tanh(b)))],
+  ['linearGelu', [[2, 3, 4], [5, 4], [5]], ([x, w, b]) => O.linearGelu(x, w, b)],
+  ['linearGelu twice', [[2, 3, 4], [5, 4], [5]], ([x, w, b]) => O.add(O.linearGelu(x, w, b), O.linear(x, w, b))],
   ['layernorm', [[3, 6], [6], [6]], ([x, w, b]) => O.layernorm(x, w, b)],
   ['softmax', [[3, 5]], ([x]) => O.softmax(x)],
   ['logSoftmax', [[3, 5]], ([x]) => O.logSoftmax(x)],

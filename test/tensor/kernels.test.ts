@@ -97,6 +97,23 @@ function both(K: Kernels, what: string, outs: (Float32Array | Int32Array)[], cal
 }
 
 const F = (x: Float32Array | Int32Array) => x as Float32Array;
+
+/** k.biasGelu, or the composition ops.linearGelu runs when it is null. */
+function biasGelu(k: Kernels, x: Float32Array, bias: Float32Array, y: Float32Array, dGelu: Float32Array | null, rows: number, n: number): void {
+  if (k.biasGelu) return k.biasGelu(x, bias, y, dGelu, rows, n);
+  const t = x.slice();
+  k.addBias(t, bias, rows, n);
+  k.unary('gelu', t, y);
+  if (dGelu) k.unaryBackward('gelu', t, y, new Float32Array(rows * n).fill(1), dGelu.fill(0));
+}
+
+/** k.biasGeluBackward, or its composition. */
+function biasGeluBackward(k: Kernels, dGelu: Float32Array, dy: Float32Array, dx: Float32Array, dBias: Float32Array, rows: number, n: number): void {
+  if (k.biasGeluBackward) return k.biasGeluBackward(dGelu, dy, dx, dBias, rows, n);
+  const shape = [rows, n];
+  k.binary('mul', dy, shape, dGelu, shape, dx, shape);
+  k.biasBackward(dx, dBias, rows, n);
+}
 const I = (x: Float32Array | Int32Array) => x as Int32Array;
 
 // ---------------------------------------------------------------- cases, one per kernel
@@ -200,6 +217,26 @@ const cases = {
     for (const [rows, n] of ROWS_N) {
       const dy = randn(rng, rows * n);
       both(K, `biasBackward ${rows}x${n}`, [randn(rng, n)], (k, [db]) => k.biasBackward(dy, F(db), rows, n));
+    }
+  },
+
+  // Optional kernels: a table without them (null) is checked through the
+  // composition ops.linearGelu runs instead. Also in place (dGelu = x, dx = dy), as the op calls them.
+  biasGelu(K, rng) {
+    for (const [rows, n] of [...ROWS_N, [300, 512]]) {
+      const x = randn(rng, rows * n), bias = randn(rng, n);
+      x[0] = 30; x[1] = -30; // saturated: gelu = x, 0 and gelu' = 1, 0
+      both(K, `biasGelu ${rows}x${n}`, [randn(rng, rows * n), randn(rng, rows * n)], (k, [y, g]) => biasGelu(k, x, bias, F(y), F(g), rows, n));
+      both(K, `biasGelu ${rows}x${n} no grad`, [randn(rng, rows * n)], (k, [y]) => biasGelu(k, x, bias, F(y), null, rows, n));
+      both(K, `biasGelu ${rows}x${n} in place`, [randn(rng, rows * n), x], (k, [y, xg]) => biasGelu(k, F(xg), bias, F(y), F(xg), rows, n));
+    }
+  },
+
+  biasGeluBackward(K, rng) {
+    for (const [rows, n] of [...ROWS_N, [300, 512]]) {
+      const g = randn(rng, rows * n), dy = randn(rng, rows * n);
+      both(K, `biasGeluBackward ${rows}x${n}`, [randn(rng, rows * n), randn(rng, n)], (k, [dx, db]) => biasGeluBackward(k, g, dy, F(dx), F(db), rows, n));
+      both(K, `biasGeluBackward ${rows}x${n} in place`, [dy, randn(rng, n)], (k, [d, db]) => biasGeluBackward(k, g, F(d), F(d), F(db), rows, n));
     }
   },
 

@@ -179,6 +179,8 @@ export const jsKernels: Kernels = {
   },
 
   gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
+  biasGelu: null, // ops.linearGelu composes linear and gelu
+  biasGeluBackward: null,
 
   attentionBackward(qkv, att, dout, dqkv, B, T, C, H) {
     const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;

@@ -68,6 +68,8 @@ interface Addon {
   axpy: Kernels['axpy'];
   addBias: Kernels['addBias'];
   biasBackward: Kernels['biasBackward'];
+  biasGelu: NonNullable<Kernels['biasGelu']>;
+  biasGeluBackward: NonNullable<Kernels['biasGeluBackward']>;
   layernorm: Kernels['layernorm'];
   layernormBackward: Kernels['layernormBackward'];
   softmax: Kernels['softmax'];
@@ -216,6 +218,8 @@ function nativeKernels(addon: Addon): Kernels {
     axpy: addon.axpy,
     addBias: addon.addBias,
     biasBackward: addon.biasBackward,
+    biasGelu: addon.biasGelu,
+    biasGeluBackward: addon.biasGeluBackward,
     layernorm: addon.layernorm,
     layernormBackward: addon.layernormBackward,
     softmax: addon.softmax,

@@ -159,6 +159,23 @@ export const refKernels: Kernels = {
     }
   },
 
+  biasGelu(x, bias, y, dGelu, rows, n) {
+    for (let i = 0; i < rows * n; i++) {
+      const v = Math.fround(x[i] + bias[i % n]); // the biased product, as addBias would store it
+      y[i] = gelu(v);
+      if (dGelu) dGelu[i] = geluGrad(v);
+    }
+  },
+
+  biasGeluBackward(dGelu, dy, dx, dBias, rows, n) {
+    for (let i = 0; i < rows * n; i++) dx[i] = dy[i] * dGelu[i];
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += dx[r * n + j];
+      dBias[j] += s;
+    }
+  },
+
   layernorm(x, w, b, y, mean, rstd, rows, n, eps) {
     for (let r = 0; r < rows; r++) {
       let m = 0;

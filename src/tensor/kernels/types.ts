@@ -57,6 +57,19 @@ export interface Kernels {
   /** dBias (n) += sum over rows of dy (rows, n). */
   biasBackward(dy: Float32Array, dBias: Float32Array, rows: number, n: number): void;
 
+  /**
+   * Optional (null: absent, and ops.linearGelu composes linear and gelu).
+   * The MLP's activation after its first product, in one pass: for x (rows, n),
+   * the product before its bias, y = gelu(x + bias); when dGelu is given, also
+   * dGelu = gelu'(x + bias), the factor backward needs (dGelu may be x itself).
+   */
+  biasGelu: ((x: Float32Array, bias: Float32Array, y: Float32Array, dGelu: Float32Array | null, rows: number, n: number) => void) | null;
+  /**
+   * Optional, present with biasGelu. dx (rows, n) = dy * dGelu, overwritten (dx
+   * may be dy itself), and dBias (n) += the sums of dx over rows.
+   */
+  biasGeluBackward: ((dGelu: Float32Array, dy: Float32Array, dx: Float32Array, dBias: Float32Array, rows: number, n: number) => void) | null;
+
   // ---------------------------------------------------------------- normalization and softmax
   /** Over the last dim of x (rows, n): y = (x - mean) * rstd * w + b. Saves mean and rstd (rows). */
   layernorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
