@@ -7,8 +7,24 @@
 import type { Rng } from '../util/rng.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import * as O from '../tensor/ops.ts';
+import { reshape } from '../tensor/ops_shape.ts';
 
 export type NamedParams = [string, Tensor][];
+
+/**
+ * B sequences of T positions laid out as R packed rows, some shared by
+ * several sequences (equal prefixes: src/models/shared_prefix.ts). Row-wise
+ * layers run on the R rows; attention reads each sequence whole.
+ */
+export interface PackedRows {
+  B: number;
+  T: number;
+  rows: number; // R
+  ids: Int32Array; // (R) token of each row
+  pos: Int32Array; // (R) position of each row
+  rowOf: Int32Array; // (B*T) the row holding sequence b's position t
+  ownerOf: Int32Array; // (R) the b*T + t whose attention output the row takes
+}
 
 function param(shape: number[], rng: Rng | null, std: number): Tensor {
   return rng && std > 0 ? Tensor.randn(shape, rng, std, true) : Tensor.zeros(shape, true);
@@ -88,10 +104,13 @@ export class CausalSelfAttention {
     this.c_attn = new Linear(dim, 3 * dim, rng);
     this.c_proj = new Linear(dim, dim, rng, { std: projStd });
   }
-  /** x (B, T, C) -> (B, T, C) */
-  forward(x: Tensor): Tensor {
-    const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    return this.c_proj.forward(O.causalAttention(qkv, this.nHead));
+  /** x (B, T, C) -> (B, T, C); or packed rows x (R, C) -> (R, C). */
+  forward(x: Tensor, packed?: PackedRows | null): Tensor {
+    const qkv = this.c_attn.forward(x); // (B, T, 3C) or (R, 3C)
+    if (!packed) return this.c_proj.forward(O.causalAttention(qkv, this.nHead));
+    const { B, T, rowOf, ownerOf } = packed;
+    const y = O.causalAttention(O.embedding(qkv, rowOf, [B, T]), this.nHead); // each sequence whole: (B, T, C)
+    return this.c_proj.forward(O.embedding(reshape(y, [B * T, y.shape[2]]), ownerOf)); // back to rows: (R, C)
   }
   params(prefix: string): NamedParams {
     return [...this.c_attn.params(`${prefix}.c_attn`), ...this.c_proj.params(`${prefix}.c_proj`)];
