@@ -97,6 +97,13 @@ static inline void copy_pad(float* __restrict dst, const float* __restrict src, 
   for (; i < np; i++) dst[i] = 0;
 }
 
+// dst[0, n) += src[0, n).
+static inline void add_row(float* __restrict dst, const float* __restrict src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) store16(dst + i, load16(dst + i) + load16(src + i));
+  for (; i < n; i++) dst[i] += src[i];
+}
+
 // One round of a 16x16 transpose: swaps the off-diagonal s x s blocks of
 // every 2s x 2s block, for rows i and i+s.
 #define FW_ROUND(s, lo0, lo1, lo2, lo3, lo4, lo5, lo6, lo7, lo8, lo9, lo10, lo11, lo12, lo13, lo14, lo15)  \
@@ -199,7 +206,7 @@ void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, i
             for (int64_t r = 0; r < 16; r++) store16(dst + (16 * j + r) * ldd + 16 * i, v16{});
         }
       if (!direct)
-        for (int64_t t = 0; t < T; t++) std::memcpy(a + t * T, Pa + t * Tp, (size_t)T * sizeof(float));
+        for (int64_t t = 0; t < T; t++) copy_pad(a + t * T, Pa + t * Tp, T, T);
       // O = P V with P read from St (transposed); query t needs keys <= t.
       tiles<true>(Tp, St, Tp, V, hsp, O, hsp, [&](int64_t, int64_t& v0, int64_t& v1) { v0 = 0; v1 = hsp / 16; },
                   [&](int64_t r0, int64_t rows, int64_t& k0, int64_t& k1) { k0 = 0; k1 = min64(r0 + rows, T); });
@@ -268,14 +275,9 @@ void attention_backward(const float* qkv, const float* att, const float* dout, f
       float* gbase = dqkv + b * T * C3 + h * hs;
       for (int64_t t = 0; t < T; t++) {
         float* g = gbase + t * C3;
-        const float* dq = dQ + t * hsp;
-        const float* dk = dK + t * hsp;
-        const float* dv = dV + t * hsp;
-        for (int64_t i = 0; i < hs; i++) {
-          g[i] += dq[i];
-          g[C + i] += dk[i];
-          g[2 * C + i] += dv[i];
-        }
+        add_row(g, dQ + t * hsp, hs);
+        add_row(g + C, dK + t * hsp, hs);
+        add_row(g + 2 * C, dV + t * hsp, hs);
       }
     }
   });
