@@ -21,6 +21,13 @@ void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, 
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H);
 void attention_backward(const float* qkv, const float* att, const float* dout, float* dqkv,
                         int64_t B, int64_t T, int64_t C, int64_t H);
+// Over packed rows: sequence s's position t is row rows[s*T + t] of qkv (R, 3C) and out (R, C);
+// s computes its queries from q0[s] on (earlier positions are rows it shares with s-1).
+void attention_rows(const float* qkv, float* out, float* att, const int32_t* rows, const int32_t* q0, int64_t B,
+                    int64_t T, int64_t C, int64_t H);
+// dqkv (R, 3C) += (or = without accumulate) the gradient.
+void attention_rows_backward(const float* qkv, const float* att, const float* dout, float* dqkv, const int32_t* rows,
+                             const int32_t* q0, int64_t B, int64_t T, int64_t C, int64_t H, bool accumulate);
 
 // ---------------------------------------------------------------- decode.cc
 void attention_decode(const float* qkv, float* kc, float* vc, float* out, int64_t B, int64_t t, int64_t C, int64_t H,

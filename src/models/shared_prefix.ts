@@ -61,25 +61,31 @@ export function planSharedRows(ids: Int32Array, B: number, T: number, minSaving 
   for (let j = B; j > 0; j = cut[j]) runs.push([cut[j], j]);
   runs.reverse();
 
-  const rowOf = new Int32Array(B * T), owner: number[] = [];
+  // rows: each run's shared prefix once, then each member's own positions; slots: the members, run by run
+  const rowOf = new Int32Array(B * T), seq = new Int32Array(B), q0 = new Int32Array(B), source: number[] = [];
+  let slot = 0;
   for (const [i0, i1] of runs) {
     let P = i1 - i0 > 1 ? T : 0; // a sequence alone shares nothing
     for (let i = i0; i + 1 < i1; i++) P = Math.min(P, lcp[i]);
     const members = order.slice(i0, i1).sort((a, b) => a - b);
-    const lead = members[0];
-    for (let t = 0; t < P; t++) { // the shared prefix, once; its attention output is the first member's
-      for (const b of members) rowOf[b * T + t] = owner.length;
-      owner.push(lead * T + t);
+    for (let t = 0; t < P; t++) {
+      for (const b of members) rowOf[b * T + t] = source.length;
+      source.push(members[0] * T + t);
     }
-    for (const b of members) for (let t = P; t < T; t++) {
-      rowOf[b * T + t] = owner.length;
-      owner.push(b * T + t);
-    }
+    members.forEach((b, m) => {
+      for (let t = P; t < T; t++) {
+        rowOf[b * T + t] = source.length;
+        source.push(b * T + t);
+      }
+      seq[slot] = b;
+      q0[slot++] = m === 0 ? 0 : P;
+    });
   }
-  const R = owner.length, ownerOf = Int32Array.from(owner), rowIds = new Int32Array(R), pos = new Int32Array(R);
-  for (let r = 0; r < R; r++) {
-    rowIds[r] = ids[ownerOf[r]];
-    pos[r] = ownerOf[r] % T;
-  }
-  return { B, T, rows: R, ids: rowIds, pos, rowOf, ownerOf };
+  const R = source.length, rowIds = new Int32Array(R), pos = new Int32Array(R), slotRows = new Int32Array(B * T);
+  source.forEach((i, r) => {
+    rowIds[r] = ids[i];
+    pos[r] = i % T;
+  });
+  for (let s = 0; s < B; s++) slotRows.set(rowOf.subarray(seq[s] * T, (seq[s] + 1) * T), s * T);
+  return { B, T, rows: R, ids: rowIds, pos, rowOf, seq, slotRows, q0 };
 }

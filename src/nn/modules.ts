@@ -7,7 +7,6 @@
 import type { Rng } from '../util/rng.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import * as O from '../tensor/ops.ts';
-import { reshape } from '../tensor/ops_shape.ts';
 
 export type NamedParams = [string, Tensor][];
 
@@ -23,7 +22,10 @@ export interface PackedRows {
   ids: Int32Array; // (R) token of each row
   pos: Int32Array; // (R) position of each row
   rowOf: Int32Array; // (B*T) the row holding sequence b's position t
-  ownerOf: Int32Array; // (R) the b*T + t whose attention output the row takes
+  // the sequences again in group order, as ops.causalAttentionRows takes them: slot s is sequence seq[s]
+  seq: Int32Array; // (B)
+  slotRows: Int32Array; // (B*T) the row holding slot s's position t
+  q0: Int32Array; // (B) slot s's first own position: 0 for a group's first, the shared prefix's length for the rest
 }
 
 function param(shape: number[], rng: Rng | null, std: number): Tensor {
@@ -108,9 +110,7 @@ export class CausalSelfAttention {
   forward(x: Tensor, packed?: PackedRows | null): Tensor {
     const qkv = this.c_attn.forward(x); // (B, T, 3C) or (R, 3C)
     if (!packed) return this.c_proj.forward(O.causalAttention(qkv, this.nHead));
-    const { B, T, rowOf, ownerOf } = packed;
-    const y = O.causalAttention(O.embedding(qkv, rowOf, [B, T]), this.nHead); // each sequence whole: (B, T, C)
-    return this.c_proj.forward(O.embedding(reshape(y, [B * T, y.shape[2]]), ownerOf)); // back to rows: (R, C)
+    return this.c_proj.forward(O.causalAttentionRows(qkv, this.nHead, packed.slotRows, packed.q0, packed.B, packed.T));
   }
   params(prefix: string): NamedParams {
     return [...this.c_attn.params(`${prefix}.c_attn`), ...this.c_proj.params(`${prefix}.c_proj`)];

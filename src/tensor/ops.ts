@@ -10,6 +10,7 @@ import { sizeOf } from './kernels/ref.ts';
 import type { BinaryOp, UnaryOp } from './kernels/types.ts';
 import { record, Tensor, willRecord } from './tensor.ts';
 import { allocF32 } from './pool.ts';
+import { reshape } from './ops_shape.ts';
 
 function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
@@ -271,6 +272,55 @@ export function causalAttention(qkv: Tensor, nHead: number): Tensor {
   const att = allocF32(B * nHead * T * T, false); // (B, H, T, T), every entry written by the kernel
   K.attention(qkv.data, out.data, att, B, T, C, nHead);
   return record(out, [qkv], () => K.attentionBackward(qkv.data, att, out.grad!, qkv.gradBuf(), B, T, C, nHead));
+}
+
+/**
+ * Causal self-attention over packed rows (sequences that share prefixes,
+ * src/models/shared_prefix.ts): qkv (R, 3C) -> (R, C), where sequence s's
+ * position t is row rows[s*T + t], and s owns the positions from q0[s] on
+ * (earlier ones are rows it shares with s-1; q0[0] = 0; every row owned
+ * once: Kernels.attentionRows). Each sequence attends over its own T
+ * positions, as causalAttention does. The backend's attentionRows kernel
+ * reads the rows in place and skips the queries of shared positions;
+ * without it, every sequence is gathered whole, run through
+ * causalAttention, and the owned rows gathered back.
+ */
+export function causalAttentionRows(qkv: Tensor, nHead: number, rows: Int32Array, q0: Int32Array, B: number, T: number): Tensor {
+  if (qkv.rank !== 2 || qkv.shape[1] % 3 !== 0) throw new Error(`causalAttentionRows: expected qkv (R, 3C), got ${shapeStr(qkv.shape)}`);
+  const [R, C3] = qkv.shape, C = C3 / 3;
+  if (C % nHead !== 0) throw new Error(`causalAttentionRows: C=${C} is not divisible by nHead=${nHead}`);
+  const owner = ownedRows(rows, q0, B, T, R);
+  if (!K.attentionRows || !K.attentionRowsBackward) {
+    const y = causalAttention(embedding(qkv, rows, [B, T]), nHead); // (B, T, C), each sequence whole
+    return embedding(reshape(y, [B * T, C]), owner); // the owned rows: (R, C)
+  }
+  const out = Tensor.empty([R, C]);
+  const att = allocF32(B * nHead * T * T, false); // (B, H, T, T)
+  K.attentionRows(qkv.data, out.data, att, rows, q0, B, T, C, nHead);
+  return record(out, [qkv], () => {
+    const [dqkv, acc] = qkv.gradSink();
+    K.attentionRowsBackward!(qkv.data, att, out.grad!, dqkv, rows, q0, B, T, C, nHead, acc);
+  });
+}
+
+/** For a packed layout (see causalAttentionRows): the s*T + t owning each of the R rows; throws on a layout that is not one. */
+function ownedRows(rows: Int32Array, q0: Int32Array, B: number, T: number, R: number): Int32Array {
+  if (rows.length !== B * T || q0.length !== B) throw new Error(`causalAttentionRows: ${rows.length} rows and ${q0.length} starts for B=${B} x T=${T}`);
+  const owner = new Int32Array(R).fill(-1);
+  for (let s = 0; s < B; s++) {
+    if (!(q0[s] >= 0 && q0[s] <= T) || (s === 0 && q0[s] !== 0)) throw new Error(`causalAttentionRows: q0[${s}] = ${q0[s]} is outside [0, ${T}] (and q0[0] must be 0)`);
+    for (let t = 0; t < T; t++) {
+      const r = rows[s * T + t];
+      if (!(r >= 0 && r < R)) throw new Error(`causalAttentionRows: row ${r} of sequence ${s} at ${t} is outside [0, ${R})`);
+      if (t < q0[s] && r !== rows[(s - 1) * T + t]) throw new Error(`causalAttentionRows: sequence ${s} shares position ${t} but not sequence ${s - 1}'s row`);
+      if (t < q0[s]) continue;
+      if (owner[r] >= 0) throw new Error(`causalAttentionRows: row ${r} is owned twice`);
+      owner[r] = s * T + t;
+    }
+  }
+  const lost = owner.indexOf(-1);
+  if (lost >= 0) throw new Error(`causalAttentionRows: row ${lost} is owned by no position`);
+  return owner;
 }
 
 /** Rows of table (V, D) picked by integer ids: -> (...idsShape, D). Gradient scatter-adds. */

@@ -26,22 +26,39 @@ function groupedIds(rng: Rng, B: number, T: number, group: number, prefix: numbe
   return ids;
 }
 
-/** Every position has a row with its token and position; a row is shared only by sequences equal up to it. */
+/**
+ * Every position has a row with its token and position; a row is shared only
+ * by sequences equal up to it; the slots are the sequences in an order where
+ * each shares its first q0 positions with the slot before, and own every
+ * other row exactly once.
+ */
 function checkLayout(p: PackedRows, ids: Int32Array): void {
   const { B, T, rows } = p;
-  const seen = new Int32Array(rows);
+  const owned = new Int32Array(rows), used = new Int32Array(rows);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
     const r = p.rowOf[b * T + t];
     assert.ok(r >= 0 && r < rows, `row of (${b}, ${t}) out of range`);
     assert.equal(p.ids[r], ids[b * T + t], `token of row ${r}`);
     assert.equal(p.pos[r], t, `position of row ${r}`);
-    const o = p.ownerOf[r], ob = Math.floor(o / T);
-    assert.equal(o % T, t, `owner of row ${r} is at another position`);
-    assert.equal(p.rowOf[o], r, `owner of row ${r} maps elsewhere`);
-    for (let s = 0; s <= t; s++) assert.equal(ids[b * T + s], ids[ob * T + s], `(${b}, ${t}) shares row ${r} with sequence ${ob}, which differs at ${s}`);
-    seen[r]++;
+    used[r]++;
   }
-  for (let r = 0; r < rows; r++) assert.ok(seen[r] >= 1, `row ${r} is used by no position`);
+  assert.deepEqual([...p.seq].sort((a, b) => a - b), Array.from({ length: B }, (_, i) => i), 'slots are a permutation of the sequences');
+  for (let s = 0; s < B; s++) {
+    const b = p.seq[s];
+    assert.ok(p.q0[s] >= 0 && p.q0[s] <= T && (s > 0 || p.q0[s] === 0), `q0 of slot ${s}`);
+    for (let t = 0; t < T; t++) {
+      const r = p.slotRows[s * T + t];
+      assert.equal(r, p.rowOf[b * T + t], `slot ${s} position ${t}`);
+      if (t < p.q0[s]) {
+        assert.equal(r, p.slotRows[(s - 1) * T + t], `slot ${s} shares position ${t} with the slot before`);
+        for (let u = 0; u <= t; u++) assert.equal(ids[b * T + u], ids[p.seq[s - 1] * T + u], `slot ${s} shares position ${t} but differs at ${u}`);
+      } else owned[r]++;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    assert.ok(used[r] >= 1, `row ${r} is used by no position`);
+    assert.equal(owned[r], 1, `row ${r} is owned ${owned[r]} times`);
+  }
 }
 
 test('the GRPO bench batch (16 prompts x 8 samples, 16 + 15 positions) packs into 16 x (16 + 8 x 15) rows', () => {

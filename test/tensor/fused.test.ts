@@ -73,5 +73,32 @@ for (const be of backends) {
         useKernels(prev);
       }
     });
+
+    it('causalAttentionRows: the kernel over packed rows against gathering each sequence whole (values, gradient)', { skip }, () => {
+      const k = be.kernels!;
+      if (!k.attentionRows) return; // the composition is all this backend has: nothing to compare
+      // G groups of M sequences sharing P positions of T, C wide, H heads
+      for (const [G, M, T, C, H, P] of be.name === 'ref' ? [[2, 3, 5, 8, 2, 2]] : [[2, 3, 5, 8, 2, 2], [16, 8, 31, 128, 4, 16], [3, 2, 20, 24, 3, 20]]) {
+        const B = G * M, rows = new Int32Array(B * T), q0 = new Int32Array(B);
+        let R = 0;
+        for (let s = 0; s < B; s++) {
+          q0[s] = s % M === 0 ? 0 : P;
+          for (let t = 0; t < T; t++) rows[s * T + t] = t < q0[s] ? rows[(s - 1) * T + t] : R++;
+        }
+        // the qkv rows also feed a later op, so their gradient already holds something
+        const build = ([x]: Tensor[]) => O.add(O.causalAttentionRows(x, H, rows, q0, B, T), O.tanh(O.matmul(x, Tensor.full([3 * C, C], 0.01))));
+        const prev = useKernels(k);
+        let fused, composed;
+        try {
+          fused = run([[R, 3 * C]], `rows ${G}`, build);
+          useKernels({ ...k, attentionRows: null, attentionRowsBackward: null });
+          composed = run([[R, 3 * C]], `rows ${G}`, build);
+        } finally {
+          useKernels(prev);
+        }
+        close(fused.out, composed.out, `${be.name} G${G} M${M} T${T} output`);
+        close(fused.grads[0], composed.grads[0], `${be.name} G${G} M${M} T${T} gradient`, 1e-4);
+      }
+    });
   });
 }

@@ -81,6 +81,8 @@ const cases: [string, number[][], Build, { positive?: boolean; tol?: number }?][
   ['softmax', [[3, 5]], ([x]) => O.softmax(x)],
   ['logSoftmax', [[3, 5]], ([x]) => O.logSoftmax(x)],
   ['causalAttention', [[2, 4, 3 * 6]], ([x]) => O.causalAttention(x, 2)],
+  // 3 sequences of 4 positions in 10 rows: the second shares the first's first 2 positions
+  ['causalAttentionRows', [[10, 3 * 6]], ([x]) => O.causalAttentionRows(x, 2, Int32Array.from([0, 1, 2, 3, 0, 1, 4, 5, 6, 7, 8, 9]), Int32Array.from([0, 2, 0]), 3, 4)],
   ['embedding', [[4, 3]], ([t]) => O.embedding(t, ids, [2, 3])],
   ['tokenNll', [[6, 4]], ([l]) => O.tokenNll(l, Int32Array.from([1, 0, -1, 3, 2, 2]))],
   ['crossEntropy weighted', [[6, 4]], ([l]) => O.crossEntropy(l, Int32Array.from([1, 0, -1, 3, 2, 2]), Float32Array.from([1, 0.5, 1, 0, 2, 1]))],

@@ -179,6 +179,8 @@ export const jsKernels: Kernels = {
   },
 
   gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
+  attentionRows: null, // ops.causalAttentionRows gathers each sequence and runs attention
+  attentionRowsBackward: null,
   biasGelu: null, // ops.linearGelu composes linear and gelu
   biasGeluBackward: null,
 

@@ -92,6 +92,24 @@ export interface Kernels {
   attentionBackward(qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, B: number, T: number, C: number, H: number): void;
 
   /**
+   * Optional (null: absent, and ops.causalAttentionRows gathers every
+   * sequence whole and runs `attention`). Causal attention over packed rows
+   * (sequences sharing prefixes, src/models/shared_prefix.ts): sequence s's
+   * position t is row rows[s*T + t] of qkv (R, 3C) and out (R, C). s computes
+   * the queries of positions q0[s].. and writes their rows of out; positions
+   * before q0[s] are rows it shares with sequence s-1 (q0[0] = 0: a group's
+   * first sequence computes the shared prefix). Every row is written by
+   * exactly one (s, t >= q0[s]). att (B, H, T, T) as in `attention`, with
+   * the rows of queries before q0[s] zero.
+   */
+  attentionRows: ((qkv: Float32Array, out: Float32Array, att: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number) => void) | null;
+  /**
+   * Optional, present with attentionRows. dqkv (R, 3C) += the gradient from
+   * dout (R, C), or = it when accumulate is false (every row written).
+   */
+  attentionRowsBackward: ((qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number, accumulate: boolean) => void) | null;
+
+  /**
    * One decoding step with a KV cache, for B sequences all at position t.
    * qkv: (B, 3C) this step's projections. Writes k into kCache laid out
    * (B, H, hs, Tmax) (keys transposed, so scores vectorize over positions)
