@@ -532,21 +532,23 @@ napi_value EmbeddingBackward(napi_env env, napi_callback_info info) {
 }
 
 napi_value CrossEntropy(napi_env env, napi_callback_info info) {
-  Call c(env, info, "crossEntropy", 7);
-  int64_t nl, nt, nloss, nd, ng;
+  Call c(env, info, "crossEntropy", 8);
+  int64_t nl, nt, nloss, nd, ng, ne;
   const float* logits = c.f32(0, &nl);
   const int32_t* targets = c.i32(1, &nt);
   float* losses = c.f32(2, &nloss);
   int64_t rows = c.size(3), V = c.size(4);
   float* dLogits = c.f32(5, &nd, true);
   const float* gradScale = c.f32(6, &ng, true);
+  float* entropy = c.f32(7, &ne, true);
   c.need(0, nl, rows * V);
   c.need(1, nt, rows);
   c.need(2, nloss, rows);
   if (dLogits) c.need(5, nd, rows * V);
   if (gradScale) c.need(6, ng, rows);
+  if (entropy) c.need(7, ne, rows);
   check_ids(c, 1, targets, rows, V, true);
-  if (c.ok) fw::cross_entropy(logits, targets, losses, rows, V, dLogits, gradScale);
+  if (c.ok) fw::cross_entropy(logits, targets, losses, rows, V, dLogits, gradScale, entropy);
   return nullptr;
 }
 

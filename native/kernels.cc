@@ -382,23 +382,33 @@ void embedding_backward(const float* __restrict dOut, const int32_t* ids, float*
 }
 
 void cross_entropy(const float* __restrict logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
-                   float* __restrict dLogits, const float* gradScale) {
+                   float* __restrict dLogits, const float* gradScale, float* entropy) {
   parallel_for(rows, row_grain(V, kGrainMath), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const int32_t t = targets[r];
       if (t < 0) {
         losses[r] = 0;
+        if (entropy) entropy[r] = 0;
         continue;
       }
       const float* x = logits + r * V;
       const float mx = row_max(x, V);
-      v16 acc = {};
+      v16 acc = {}, accx = {};  // sums of e = exp(x - mx) and of e (x - mx)
       int64_t j = 0;
-      for (; j + 16 <= V; j += 16) acc += fexp(load16(x + j) - mx);
-      float s = hsum16(acc);
-      for (; j < V; j++) s += fexp(x[j] - mx);
+      for (; j + 16 <= V; j += 16) {
+        const v16 d = load16(x + j) - mx, e = fexp(d);
+        acc += e;
+        accx += e * d;
+      }
+      float s = hsum16(acc), sx = hsum16(accx);
+      for (; j < V; j++) {
+        const float d = x[j] - mx, e = fexp(d);
+        s += e;
+        sx += e * d;
+      }
       const float lse = mx + std::log(s);
       losses[r] = lse - x[t];
+      if (entropy) entropy[r] = std::log(s) - sx / s;  // H = log Z - E[x - mx]
       if (dLogits) {
         const float g = gradScale ? gradScale[r] : 1.0f;
         float* d = dLogits + r * V;

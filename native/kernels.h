@@ -79,7 +79,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, 
 void embedding(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim);
 void embedding_backward(const float* dOut, const int32_t* ids, float* dTable, int64_t n, int64_t dim);
 void cross_entropy(const float* logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
-                   float* dLogits, const float* gradScale);
+                   float* dLogits, const float* gradScale, float* entropy);
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2,
            double eps, double wd, double t);
 

@@ -338,19 +338,22 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
 /**
  * Negative log-likelihood of each row's target under softmax(logits):
  * logits (..., V), targets (...) -> (...). A target < 0 gives 0 and no gradient.
- * Its negation is the per-token log-probability RL losses need.
+ * Its negation is the per-token log-probability RL losses need. When
+ * `entropy` (rows) is given, it receives each predicting row's softmax
+ * entropy (0 elsewhere) from the same pass.
  */
-export function tokenNll(logits: Tensor, targets: Int32Array): Tensor {
+export function tokenNll(logits: Tensor, targets: Int32Array, entropy?: Float32Array): Tensor {
   const V = logits.shape[logits.rank - 1], rows = logits.size / V;
   if (targets.length !== rows) throw new Error(`tokenNll: ${targets.length} targets for ${rows} rows of logits ${shapeStr(logits.shape)}`);
   for (let i = 0; i < rows; i++) {
     if (targets[i] >= V) throw new Error(`tokenNll: target ${targets[i]} at row ${i} is outside [0, ${V})`);
   }
+  if (entropy && entropy.length !== rows) throw new Error(`tokenNll: entropy has ${entropy.length} elements for ${rows} rows`);
   const out = Tensor.empty(logits.shape.slice(0, -1));
-  K.crossEntropy(logits.data, targets, out.data, rows, V, null, null);
+  K.crossEntropy(logits.data, targets, out.data, rows, V, null, null, entropy ?? null);
   return record(out, [logits], () => {
     const scratch = allocF32(rows);
-    K.crossEntropy(logits.data, targets, scratch, rows, V, logits.gradBuf(), out.grad!);
+    K.crossEntropy(logits.data, targets, scratch, rows, V, logits.gradBuf(), out.grad!, null);
   });
 }
 

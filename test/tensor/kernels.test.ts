@@ -413,9 +413,10 @@ const cases = {
       if (rows > 2) targets[2] = -100;
       logits[0] = 50;
       const gs = randn(rng, rows);
-      both(K, `crossEntropy ${rows}x${V} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null));
-      both(K, `crossEntropy ${rows}x${V}`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), null));
-      both(K, `crossEntropy ${rows}x${V} scaled`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), gs));
+      both(K, `crossEntropy ${rows}x${V} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null, null));
+      both(K, `crossEntropy ${rows}x${V} entropy`, [randn(rng, rows), randn(rng, rows)], (k, [l, h]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null, F(h)));
+      both(K, `crossEntropy ${rows}x${V}`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), null, null));
+      both(K, `crossEntropy ${rows}x${V} scaled`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), gs, null));
     }
   },
 

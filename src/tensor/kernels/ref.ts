@@ -408,11 +408,12 @@ export const refKernels: Kernels = {
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) dTable[ids[i] * dim + j] += dOut[i * dim + j];
   },
 
-  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale) {
+  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale, entropy) {
     for (let r = 0; r < rows; r++) {
       const t = targets[r];
       if (t < 0) {
         losses[r] = 0;
+        if (entropy) entropy[r] = 0;
         continue;
       }
       let mx = -Infinity;
@@ -421,6 +422,12 @@ export const refKernels: Kernels = {
       for (let j = 0; j < V; j++) s += Math.exp(logits[r * V + j] - mx);
       const lse = mx + Math.log(s);
       losses[r] = lse - logits[r * V + t];
+      if (entropy) {
+        // H = -sum p log p = lse - sum p x
+        let px = 0;
+        for (let j = 0; j < V; j++) px += Math.exp(logits[r * V + j] - lse) * logits[r * V + j];
+        entropy[r] = lse - px;
+      }
       if (dLogits) {
         const g = gradScale ? gradScale[r] : 1;
         for (let j = 0; j < V; j++) {

@@ -138,9 +138,10 @@ export interface Kernels {
    * Fused softmax cross-entropy over logits (rows, V) against targets (rows).
    * losses[r] = -log softmax(logits[r])[targets[r]] (0 where targets[r] < 0).
    * When dLogits is given, also dLogits[r] += gradScale[r] * (softmax(logits[r]) - onehot(targets[r]))
-   * (nothing for rows with targets < 0). Weights and the mean are the op's business.
+   * (nothing for rows with targets < 0). When entropy is given, also entropy[r] = the entropy
+   * (nats) of softmax(logits[r]) (0 where targets[r] < 0). Weights and the mean are the op's business.
    */
-  crossEntropy(logits: Float32Array, targets: Int32Array, losses: Float32Array, rows: number, V: number, dLogits: Float32Array | null, gradScale: Float32Array | null): void;
+  crossEntropy(logits: Float32Array, targets: Int32Array, losses: Float32Array, rows: number, V: number, dLogits: Float32Array | null, gradScale: Float32Array | null, entropy: Float32Array | null): void;
 
   // ---------------------------------------------------------------- reductions and layout
   /** For x viewed as (outer, n, inner): out (outer, inner) = sum or max over n; for max, argmax (outer, inner) gets the index. */
