@@ -144,13 +144,17 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   }
   const sA = ar * ac, sB = bBatch === 1 ? 0 : br * bc, K_ = Ka;
   const out = Tensor.empty([...batchShape, M, N]);
-  K.matmul(a.data, b.data, out.data, batch, M, N, K_, tA, tB, false, sA, sB);
+  // b shared and a untransposed: the batch items are consecutive rows of one product (batch*M, K) @ op(B)
+  const fold = sB === 0 && !tA;
+  if (fold) K.matmul(a.data, b.data, out.data, 1, batch * M, N, K_, false, tB, false, 0, 0);
+  else K.matmul(a.data, b.data, out.data, batch, M, N, K_, tA, tB, false, sA, sB);
   return record(out, [a, b], () => {
     const dC = out.grad!;
     if (a.requiresGrad) {
       // dA = dC @ op(B)ᵀ  (stored as A's layout)
       const [dA, acc] = a.gradSink();
-      if (!tA) K.matmul(dC, b.data, dA, batch, M, K_, N, false, !tB, acc, M * N, sB);
+      if (fold) K.matmul(dC, b.data, dA, 1, batch * M, K_, N, false, !tB, acc, 0, 0);
+      else if (!tA) K.matmul(dC, b.data, dA, batch, M, K_, N, false, !tB, acc, M * N, sB);
       else K.matmul(b.data, dC, dA, batch, K_, M, N, tB, true, acc, sB, M * N);
     }
     if (b.requiresGrad) {
