@@ -159,9 +159,24 @@ struct Layout {
   int64_t first(int64_t s) const { return q0 ? q0[s] : 0; }
 };
 
-// Forward for sequence s, head h; scratch from attention_rows.
+// The first sequence of each group (a run of sequences from one with q0 = 0
+// to before the next), then B. A group's sequences share rows, so one task
+// runs them in order (one head at a time): the backward sums the shared
+// rows' gradients without races, and each sequence reuses the keys and
+// values it shares with the one before, already in the task's scratch.
+static std::vector<int64_t> groups(const Layout& L, int64_t B) {
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s < B; s++)
+    if (s == 0 || L.first(s) == 0) starts.push_back(s);
+  starts.push_back(B);
+  return starts;
+}
+
+// Forward for sequence s, head h; scratch from attention_layout. The
+// scratch keys and values of positions before `reuse` are already s's (the
+// sequence before, run last on this scratch, shares them).
 static void attention_head(const float* qkv, float* out, float* att, const Layout& L, int64_t s, int64_t h, int64_t H,
-                           int64_t C, float* Q) {
+                           int64_t C, float* Q, int64_t reuse) {
   const int64_t T = L.T, hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   float* K = Q + Tp * hsp;    // (Tp, hsp)
@@ -178,7 +193,8 @@ static void attention_head(const float* qkv, float* out, float* att, const Layou
   }
   for (int64_t t = 0; t < T; t++) {
     const float* q = qkv + L.row(s, t) * C3 + h * hs;
-    copy_pad(Q + t * hsp, q, hs, hsp, scale);
+    if (t >= 16 * j0) copy_pad(Q + t * hsp, q, hs, hsp, scale);  // earlier queries are not computed
+    if (t < reuse) continue;
     copy_pad(K + t * hsp, q + C, hs, hsp);
     copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
   }
@@ -231,11 +247,17 @@ static void attention_head(const float* qkv, float* out, float* att, const Layou
 static void attention_layout(const float* qkv, float* out, float* att, const Layout& L, int64_t B, int64_t C,
                              int64_t H) {
   const int64_t Tp = round16(L.T), hsp = round16(C / H);
-  parallel_for(B * H, 1, [&](int64_t bh0, int64_t bh1) {
+  const std::vector<int64_t> starts = groups(L, B);
+  const int64_t G = (int64_t)starts.size() - 1;
+  parallel_for(G * H, 1, [&](int64_t gh0, int64_t gh1) {
     float* Q = scratch((size_t)(5 * Tp * hsp + 2 * Tp * Tp));
     // Padding rows stay zero across heads.
     for (int m = 0; m < 3; m++) std::memset(Q + m * Tp * hsp + L.T * hsp, 0, (size_t)((Tp - L.T) * hsp) * sizeof(float));
-    for (int64_t bh = bh0; bh < bh1; bh++) attention_head(qkv, out, att, L, bh / H, bh % H, H, C, Q);
+    for (int64_t gh = gh0; gh < gh1; gh++) {
+      const int64_t g = gh / H, h = gh % H;
+      for (int64_t s = starts[g]; s < starts[g + 1]; s++)
+        attention_head(qkv, out, att, L, s, h, H, C, Q, s == starts[g] ? 0 : L.first(s));
+    }
   });
 }
 
@@ -252,7 +274,7 @@ void attention_rows(const float* qkv, float* out, float* att, const int32_t* row
 // attention_backward_layout. Query positions before q0[s] are not s's: their
 // dO is taken as 0, so they add nothing, and their dq is left alone.
 static void attention_head_backward(const float* qkv, const float* att, const float* dout, float* dqkv,
-                                    const Layout& L, int64_t s, int64_t h, int64_t H, int64_t C, float* Q) {
+                                    const Layout& L, int64_t s, int64_t h, int64_t H, int64_t C, float* Q, int64_t reuse) {
   const int64_t T = L.T, hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
   const float scale = 1.0f / std::sqrt((float)hs);
   float* K = Q + Tp * hsp;     // (Tp, hsp)
@@ -269,9 +291,11 @@ static void attention_head_backward(const float* qkv, const float* att, const fl
   if (qs >= T) return;
   for (int64_t t = 0; t < T; t++) {
     const float* q = qkv + L.row(s, t) * C3 + h * hs;
-    copy_pad(Q + t * hsp, q, hs, hsp);
-    copy_pad(K + t * hsp, q + C, hs, hsp);
-    copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
+    if (t >= 16 * j0) copy_pad(Q + t * hsp, q, hs, hsp);  // only computed queries' rows are read
+    if (t >= reuse) {
+      copy_pad(K + t * hsp, q + C, hs, hsp);
+      copy_pad(V + t * hsp, q + 2 * C, hs, hsp);
+    }
     if (t >= qs) copy_pad(dO + t * hsp, dout + L.row(s, t) * C + h * hs, hs, hsp);
     else std::memset(dO + t * hsp, 0, (size_t)hsp * sizeof(float));
   }
@@ -310,17 +334,13 @@ static void attention_head_backward(const float* qkv, const float* att, const fl
   }
 }
 
-// Sequences s0..s1-1 of a group (q0[s0] = 0, later ones > 0) share rows, so
-// one task runs them all, one head at a time; groups and heads run in
-// parallel. Without accumulate, the task first zeroes its head's columns of
-// the rows its sequences own (positions from q0 on): every row is owned once.
+// Groups and heads run in parallel (see groups()). Without accumulate, a
+// task first zeroes its head's columns of the rows its sequences own
+// (positions from q0 on): every row is owned once.
 static void attention_backward_layout(const float* qkv, const float* att, const float* dout, float* dqkv,
                                       const Layout& L, int64_t B, int64_t C, int64_t H, bool accumulate) {
   const int64_t T = L.T, hs = C / H, C3 = 3 * C, Tp = round16(T), hsp = round16(hs);
-  std::vector<int64_t> starts;  // first sequence of each group, then B
-  for (int64_t s = 0; s < B; s++)
-    if (s == 0 || L.first(s) == 0) starts.push_back(s);
-  starts.push_back(B);
+  const std::vector<int64_t> starts = groups(L, B);
   const int64_t G = (int64_t)starts.size() - 1;
   parallel_for(G * H, 1, [&](int64_t gh0, int64_t gh1) {
     float* Q = scratch((size_t)(8 * Tp * hsp + 3 * Tp * Tp));
@@ -336,7 +356,8 @@ static void attention_backward_layout(const float* qkv, const float* att, const 
             float* r = dqkv + L.row(s, t) * C3 + h * hs;
             for (int64_t part = 0; part < 3; part++) std::memset(r + part * C, 0, (size_t)hs * sizeof(float));
           }
-      for (int64_t s = starts[g]; s < starts[g + 1]; s++) attention_head_backward(qkv, att, dout, dqkv, L, s, h, H, C, Q);
+      for (int64_t s = starts[g]; s < starts[g + 1]; s++)
+        attention_head_backward(qkv, att, dout, dqkv, L, s, h, H, C, Q, s == starts[g] ? 0 : L.first(s));
     }
   });
 }
