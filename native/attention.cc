@@ -14,6 +14,12 @@
 // accumulators of 16 floats) and skips the blocks the causal mask zeroes.
 // T is padded to Tp (a multiple of 16) and hs to hsp (a multiple of 16),
 // with zeros, so the kernels need no edge cases.
+//
+// The same body runs over packed rows (attention_rows: sequences sharing a
+// prefix, src/models/shared_prefix.ts): a sequence's positions are read
+// from and written to the rows a map gives, and a sequence that shares its
+// first q0 positions with the one before computes only the queries from
+// q0 on (by 16-query blocks). The plain kernels are the identity layout.
 #include <cmath>
 #include <cstring>
 #include <vector>
