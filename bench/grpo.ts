@@ -17,10 +17,14 @@
  * Differences that do not change the work: flywheel's group std is the
  * population std (grpo.ts says why), the peer's Bessel's; the update's
  * forward reads the 31 tokens that predict something, the peer's all 32;
- * flywheel decays rank >= 2 parameters only. One that does: GPT.prefill
+ * flywheel decays rank >= 2 parameters only. Two that do: GPT.prefill
  * feeds a prompt shared by several rows once and copies its keys and
  * values (16 x 16 prompt positions, not 128 x 16), with the same results
- * per row; the peer prefills all 128 rows.
+ * per row; the peer prefills all 128 rows. And the update's forward
+ * (GPT.forward, src/models/shared_prefix.ts) runs the positions a group
+ * shares once: 16 x 16 + 128 x 15 = 2176 rows through every layer, not
+ * 128 x 31 = 3968, with the same logits and gradients up to rounding; the
+ * peer's forward and backward run all 128 x 32.
  *
  * Phases per step (medians): sample (prefill + decode, log-probs), reward
  * and advantages, then inside pgUpdate: forward (the policy's forward with

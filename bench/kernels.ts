@@ -176,7 +176,7 @@ const micros = (sec: number) => (sec * 1e6).toFixed(sec < 1e-4 ? 1 : 0);
     ['add (same shape) 2048x256', (k) => k.binary('add', x, [rowsN, C], dy, [rowsN, C], y, [rowsN, C])],
     ['softmax 2048x512', (k) => k.softmax(logits, probs, rowsN, V, false)],
     ['softmaxBackward 2048x512', (k) => k.softmaxBackward(probs, logits, dLogits, rowsN, V, false)],
-    ['crossEntropy+grad 2048x512', (k) => k.crossEntropy(logits, targets, losses, rowsN, V, dLogits, gradScale)],
+    ['crossEntropy+grad 2048x512', (k) => k.crossEntropy(logits, targets, losses, rowsN, V, dLogits, gradScale, null)],
     ['embedding 2048x256', (k) => k.embedding(table0, ids, y, rowsN, C)],
     ['embeddingBackward 2048x256', (k) => k.embeddingBackward(dy, ids, dTable, rowsN, C)],
     ['axpy 2048x1024', (k) => k.axpy(dh, 0.5, dhx)],

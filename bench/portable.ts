@@ -70,7 +70,7 @@ function benchOthers(k: Kernels, label: string): void {
     ['attention fwd+bwd', L, () => { k.attention(qkv, out, att, Bt, T, C, H); k.attentionBackward(qkv, att, dout, dqkv, Bt, T, C, H); }],
     ['gelu fwd+bwd', L, () => { k.unary('gelu', h, g); k.unaryBackward('gelu', h, g, h, g); }],
     ['layernorm fwd+bwd', 2 * L + 1, () => { k.layernorm(x, w, w, y, mean, rstd, n, C, 1e-5); k.layernormBackward(x, w, mean, rstd, dout, y, w.slice(), w.slice(), n, C); }],
-    ['crossEntropy', 1, () => k.crossEntropy(logits, targets, losses, n, V, dl, null)],
+    ['crossEntropy', 1, () => k.crossEntropy(logits, targets, losses, n, V, dl, null, null)],
     ['adamw (0.82M params)', 1, () => k.adamw(p, pg, m, v, 1e-3, 0.9, 0.95, 1e-8, 0.1, 5)],
   ];
   let total = 0, totalCpu = 0;

@@ -15,6 +15,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 #include "pool.h"
@@ -170,6 +171,73 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   c.need(2, nd, B * T * C);
   c.need(3, ng, B * T * 3 * C);
   if (c.ok) fw::attention_backward(qkv, att, dout, dqkv, B, T, C, H);
+  return nullptr;
+}
+
+// Checks a packed-rows layout (see Kernels.attentionRows): rows (B*T) in [0, R), q0 (B) in [0, T] with
+// q0[0] = 0, positions before q0[s] in the rows of s-1, and every row owned (t >= q0[s]) exactly once.
+void check_layout(Call& c, const int32_t* rows, const int32_t* q0, int64_t B, int64_t T, int64_t R) {
+  if (!c.ok) return;
+  std::vector<uint8_t> owned((size_t)R, 0);
+  for (int64_t s = 0; s < B && c.ok; s++) {
+    if (q0[s] < 0 || q0[s] > T || (s == 0 && q0[s] != 0)) {
+      c.fail(true, "q0[%lld] = %d is outside [0, %lld] (and q0[0] must be 0)", (long long)s, q0[s], (long long)T);
+      return;
+    }
+    for (int64_t t = 0; t < T; t++) {
+      const int32_t r = rows[s * T + t];
+      if (r < 0 || r >= R) return c.fail(true, "row %d of sequence %lld, position %lld is outside [0, %lld)", r, (long long)s, (long long)t, (long long)R);
+      if (t < q0[s] && r != rows[(s - 1) * T + t])
+        return c.fail(true, "sequence %lld shares position %lld (< q0 = %d) but not the row of sequence %lld", (long long)s, (long long)t, q0[s], (long long)(s - 1));
+      if (t >= q0[s] && owned[r]++) return c.fail(true, "row %d is owned by two positions", r);
+    }
+  }
+  for (int64_t r = 0; r < R && c.ok; r++)
+    if (!owned[r]) c.fail(true, "row %lld is owned by no position", (long long)r);
+}
+
+// attentionRows(qkv, out, att, rows, q0, B, T, C, H); R = out.length / C.
+napi_value AttentionRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionRows", 9);
+  int64_t nq, no, na, nr, n0;
+  const float* qkv = c.f32(0, &nq);
+  float* out = c.f32(1, &no);
+  float* att = c.f32(2, &na);
+  const int32_t* rows = c.i32(3, &nr);
+  const int32_t* q0 = c.i32(4, &n0);
+  int64_t B = c.size(5), T = c.size(6), C = c.size(7), H = c.size(8);
+  if (c.ok && (H == 0 || C % H != 0)) c.fail(true, "C = %lld is not a multiple of H = %lld", (long long)C, (long long)H);
+  const int64_t R = C > 0 ? no / C : 0;
+  c.need(0, nq, R * 3 * C);
+  c.need(2, na, B * H * T * T);
+  c.need(3, nr, B * T);
+  c.need(4, n0, B);
+  check_layout(c, rows, q0, B, T, R);
+  if (c.ok) fw::attention_rows(qkv, out, att, rows, q0, B, T, C, H);
+  return nullptr;
+}
+
+// attentionRowsBackward(qkv, att, dout, dqkv, rows, q0, B, T, C, H, accumulate); R = dout.length / C.
+napi_value AttentionRowsBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "attentionRowsBackward", 11);
+  int64_t nq, na, nd, ng, nr, n0;
+  const float* qkv = c.f32(0, &nq);
+  const float* att = c.f32(1, &na);
+  const float* dout = c.f32(2, &nd);
+  float* dqkv = c.f32(3, &ng);
+  const int32_t* rows = c.i32(4, &nr);
+  const int32_t* q0 = c.i32(5, &n0);
+  int64_t B = c.size(6), T = c.size(7), C = c.size(8), H = c.size(9);
+  bool acc = c.boolean(10);
+  if (c.ok && (H == 0 || C % H != 0)) c.fail(true, "C = %lld is not a multiple of H = %lld", (long long)C, (long long)H);
+  const int64_t R = C > 0 ? nd / C : 0;
+  c.need(0, nq, R * 3 * C);
+  c.need(1, na, B * H * T * T);
+  c.need(3, ng, R * 3 * C);
+  c.need(4, nr, B * T);
+  c.need(5, n0, B);
+  check_layout(c, rows, q0, B, T, R);
+  if (c.ok) fw::attention_rows_backward(qkv, att, dout, dqkv, rows, q0, B, T, C, H, acc);
   return nullptr;
 }
 
@@ -330,6 +398,38 @@ napi_value BiasBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value BiasGelu(napi_env env, napi_callback_info info) {
+  Call c(env, info, "biasGelu", 6);
+  int64_t nx, nb, ny, ng;
+  const float* x = c.f32(0, &nx);
+  const float* bias = c.f32(1, &nb);
+  float* y = c.f32(2, &ny);
+  float* dgelu = c.f32(3, &ng, true);
+  int64_t rows = c.size(4), n = c.size(5);
+  c.need(0, nx, rows * n);
+  c.need(1, nb, n);
+  c.need(2, ny, rows * n);
+  if (dgelu) c.need(3, ng, rows * n);
+  if (c.ok) fw::bias_gelu(x, bias, y, dgelu, rows, n);
+  return nullptr;
+}
+
+napi_value BiasGeluBackward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "biasGeluBackward", 6);
+  int64_t ng, ndy, ndx, nb;
+  const float* dgelu = c.f32(0, &ng);
+  const float* dy = c.f32(1, &ndy);
+  float* dx = c.f32(2, &ndx);
+  float* dBias = c.f32(3, &nb);
+  int64_t rows = c.size(4), n = c.size(5);
+  c.need(0, ng, rows * n);
+  c.need(1, ndy, rows * n);
+  c.need(2, ndx, rows * n);
+  c.need(3, nb, n);
+  if (c.ok) fw::bias_gelu_backward(dgelu, dy, dx, dBias, rows, n);
+  return nullptr;
+}
+
 napi_value Layernorm(napi_env env, napi_callback_info info) {
   Call c(env, info, "layernorm", 9);
   int64_t nx, nw, nb, ny, nm, nr;
@@ -432,21 +532,23 @@ napi_value EmbeddingBackward(napi_env env, napi_callback_info info) {
 }
 
 napi_value CrossEntropy(napi_env env, napi_callback_info info) {
-  Call c(env, info, "crossEntropy", 7);
-  int64_t nl, nt, nloss, nd, ng;
+  Call c(env, info, "crossEntropy", 8);
+  int64_t nl, nt, nloss, nd, ng, ne;
   const float* logits = c.f32(0, &nl);
   const int32_t* targets = c.i32(1, &nt);
   float* losses = c.f32(2, &nloss);
   int64_t rows = c.size(3), V = c.size(4);
   float* dLogits = c.f32(5, &nd, true);
   const float* gradScale = c.f32(6, &ng, true);
+  float* entropy = c.f32(7, &ne, true);
   c.need(0, nl, rows * V);
   c.need(1, nt, rows);
   c.need(2, nloss, rows);
   if (dLogits) c.need(5, nd, rows * V);
   if (gradScale) c.need(6, ng, rows);
+  if (entropy) c.need(7, ne, rows);
   check_ids(c, 1, targets, rows, V, true);
-  if (c.ok) fw::cross_entropy(logits, targets, losses, rows, V, dLogits, gradScale);
+  if (c.ok) fw::cross_entropy(logits, targets, losses, rows, V, dLogits, gradScale, entropy);
   return nullptr;
 }
 
@@ -517,6 +619,8 @@ NAPI_MODULE_INIT() {
       {"matmul", Matmul},
       {"attention", Attention},
       {"attentionBackward", AttentionBackward},
+      {"attentionRows", AttentionRows},
+      {"attentionRowsBackward", AttentionRowsBackward},
       {"attentionDecode", AttentionDecode},
       {"gptStep", GptStep},
       {"transpose", Transpose},
@@ -527,6 +631,8 @@ NAPI_MODULE_INIT() {
       {"axpy", Axpy},
       {"addBias", AddBias},
       {"biasBackward", BiasBackward},
+      {"biasGelu", BiasGelu},
+      {"biasGeluBackward", BiasGeluBackward},
       {"layernorm", Layernorm},
       {"layernormBackward", LayernormBackward},
       {"softmax", Softmax},

@@ -184,6 +184,54 @@ void bias_backward(const float* __restrict dy, float* dBias, int64_t rows, int64
   });
 }
 
+// ---------------------------------------------------------------- the MLP's bias + GELU
+
+// x and dgelu may be the same array (dGelu computed in place), so no __restrict on them.
+void bias_gelu(const float* x, const float* __restrict bias, float* __restrict y, float* dgelu, int64_t rows,
+               int64_t n) {
+  parallel_for(rows, row_grain(n, kGrainMath), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * n;
+      float* yr = y + r * n;
+      float* gr = dgelu ? dgelu + r * n : nullptr;
+      int64_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        const v16 v = load16(xr + j) + load16(bias + j), e = fexp(-0.5f * v * v), c = norm_cdf(v, e);
+        store16(yr + j, v * c);                          // gelu(v) = v Phi(v)
+        if (gr) store16(gr + j, c + v * kInvSqrt2Pi * e);  // gelu'(v) = Phi(v) + v phi(v)
+      }
+      for (; j < n; j++) {
+        const float v = xr[j] + bias[j], e = fexp(-0.5f * v * v), c = norm_cdf(v, e);
+        yr[j] = v * c;
+        if (gr) gr[j] = c + v * kInvSqrt2Pi * e;
+      }
+    }
+  });
+}
+
+// dx may be dy itself.
+void bias_gelu_backward(const float* __restrict dgelu, const float* dy, float* dx, float* dBias, int64_t rows,
+                        int64_t n) {
+  rows_with_partials(rows, row_grain(n, kGrainCheap), dBias, n, [&](int64_t r0, int64_t r1, float* __restrict acc) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* g = dgelu + r * n;
+      const float* d = dy + r * n;
+      float* o = dx + r * n;
+      int64_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        const v16 v = load16(d + j) * load16(g + j);
+        store16(o + j, v);
+        store16(acc + j, load16(acc + j) + v);
+      }
+      for (; j < n; j++) {
+        const float v = d[j] * g[j];
+        o[j] = v;
+        acc[j] += v;
+      }
+    }
+  });
+}
+
 // ---------------------------------------------------------------- layernorm
 
 void layernorm_row(const float* __restrict xr, const float* __restrict w, const float* __restrict b,
@@ -334,23 +382,33 @@ void embedding_backward(const float* __restrict dOut, const int32_t* ids, float*
 }
 
 void cross_entropy(const float* __restrict logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
-                   float* __restrict dLogits, const float* gradScale) {
+                   float* __restrict dLogits, const float* gradScale, float* entropy) {
   parallel_for(rows, row_grain(V, kGrainMath), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const int32_t t = targets[r];
       if (t < 0) {
         losses[r] = 0;
+        if (entropy) entropy[r] = 0;
         continue;
       }
       const float* x = logits + r * V;
       const float mx = row_max(x, V);
-      v16 acc = {};
+      v16 acc = {}, accx = {};  // sums of e = exp(x - mx) and of e (x - mx)
       int64_t j = 0;
-      for (; j + 16 <= V; j += 16) acc += fexp(load16(x + j) - mx);
-      float s = hsum16(acc);
-      for (; j < V; j++) s += fexp(x[j] - mx);
+      for (; j + 16 <= V; j += 16) {
+        const v16 d = load16(x + j) - mx, e = fexp(d);
+        acc += e;
+        accx += e * d;
+      }
+      float s = hsum16(acc), sx = hsum16(accx);
+      for (; j < V; j++) {
+        const float d = x[j] - mx, e = fexp(d);
+        s += e;
+        sx += e * d;
+      }
       const float lse = mx + std::log(s);
       losses[r] = lse - x[t];
+      if (entropy) entropy[r] = std::log(s) - sx / s;  // H = log Z - E[x - mx]
       if (dLogits) {
         const float g = gradScale ? gradScale[r] : 1.0f;
         float* d = dLogits + r * V;

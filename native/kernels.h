@@ -21,6 +21,13 @@ void matmul(const float* A, const float* B, float* C, int64_t batch, int64_t M, 
 void attention(const float* qkv, float* out, float* att, int64_t B, int64_t T, int64_t C, int64_t H);
 void attention_backward(const float* qkv, const float* att, const float* dout, float* dqkv,
                         int64_t B, int64_t T, int64_t C, int64_t H);
+// Over packed rows: sequence s's position t is row rows[s*T + t] of qkv (R, 3C) and out (R, C);
+// s computes its queries from q0[s] on (earlier positions are rows it shares with s-1).
+void attention_rows(const float* qkv, float* out, float* att, const int32_t* rows, const int32_t* q0, int64_t B,
+                    int64_t T, int64_t C, int64_t H);
+// dqkv (R, 3C) += (or = without accumulate) the gradient.
+void attention_rows_backward(const float* qkv, const float* att, const float* dout, float* dqkv, const int32_t* rows,
+                             const int32_t* q0, int64_t B, int64_t T, int64_t C, int64_t H, bool accumulate);
 
 // ---------------------------------------------------------------- decode.cc
 void attention_decode(const float* qkv, float* kc, float* vc, float* out, int64_t B, int64_t t, int64_t C, int64_t H,
@@ -56,6 +63,10 @@ void scale(const float* x, float s, float* y, int64_t n);
 void axpy(const float* dy, float s, float* dx, int64_t n);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t n);
 void bias_backward(const float* dy, float* dBias, int64_t rows, int64_t n);
+// y = gelu(x + bias); dgelu = gelu'(x + bias) when not null (may be x itself).
+void bias_gelu(const float* x, const float* bias, float* y, float* dgelu, int64_t rows, int64_t n);
+// dx = dy * dgelu (dx may be dy itself); dBias += sums of dx over rows.
+void bias_gelu_backward(const float* dgelu, const float* dy, float* dx, float* dBias, int64_t rows, int64_t n);
 // One row of layernorm, serial (gpt_step runs it inside its own chunks).
 void layernorm_row(const float* xr, const float* w, const float* b, float* yr, int64_t n, float eps, float* mean,
                    float* rstd);
@@ -68,7 +79,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, 
 void embedding(const float* table, const int32_t* ids, float* out, int64_t n, int64_t dim);
 void embedding_backward(const float* dOut, const int32_t* ids, float* dTable, int64_t n, int64_t dim);
 void cross_entropy(const float* logits, const int32_t* targets, float* losses, int64_t rows, int64_t V,
-                   float* dLogits, const float* gradScale);
+                   float* dLogits, const float* gradScale, float* entropy);
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double b1, double b2,
            double eps, double wd, double t);
 

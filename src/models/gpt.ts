@@ -19,7 +19,8 @@ import { Rng } from '../util/rng.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import * as O from '../tensor/ops.ts';
 import { reshape } from '../tensor/ops_shape.ts';
-import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, type NamedParams } from '../nn/modules.ts';
+import { CausalSelfAttention, Embedding, LayerNorm, Linear, MLP, type NamedParams, type PackedRows } from '../nn/modules.ts';
+import { planSharedRows } from './shared_prefix.ts';
 import { K } from '../tensor/backend.ts';
 import { KVCache } from './kv_cache.ts';
 import { composedGptStep, type GptStepArgs } from '../tensor/kernels/gpt_step.ts';
@@ -73,9 +74,9 @@ export class Block {
     this.ln_2 = new LayerNorm(c.nEmbd);
     this.mlp = new MLP(c.nEmbd, rng);
   }
-  /** x (B, T, C) -> (B, T, C) */
-  forward(x: Tensor): Tensor {
-    x = O.add(x, this.attn.forward(this.ln_1.forward(x)));
+  /** x (B, T, C) -> (B, T, C); or packed rows x (R, C) -> (R, C). */
+  forward(x: Tensor, packed?: PackedRows | null): Tensor {
+    x = O.add(x, this.attn.forward(this.ln_1.forward(x), packed));
     return O.add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
   params(prefix: string): NamedParams {
@@ -130,17 +131,34 @@ export class GPT {
     return 6 * this.numParams(false) + 12 * c.nLayer * c.nEmbd * T;
   }
 
-  /** ids (B*T, row-major) -> logits (B, T, V) [+ values (B, T)]. */
-  forward(ids: Int32Array, B: number, T: number): GPTOutput {
+  /**
+   * ids (B*T, row-major) -> logits (B, T, V) [+ values (B, T)]. Sequences
+   * that share a prefix (an RL group's prompt) run its positions once
+   * (shared_prefix.ts) unless share is false; the outputs are the same
+   * either way, up to float rounding.
+   */
+  forward(ids: Int32Array, B: number, T: number, opts: { share?: boolean } = {}): GPTOutput {
     const c = this.config;
     if (ids.length !== B * T) throw new Error(`GPT.forward: ${ids.length} ids for B=${B} x T=${T}`);
     if (T > c.blockSize) throw new Error(`GPT.forward: sequence length ${T} exceeds blockSize ${c.blockSize}`);
+    const packed = opts.share === false ? null : planSharedRows(ids, B, T);
+    if (packed) return this.forwardPacked(packed);
     const pos = new Int32Array(T).map((_, i) => i);
     let x = O.add(this.wte.forward(ids, [B, T]), this.wpe.forward(pos, [T])); // (B, T, C)
     for (const block of this.h) x = block.forward(x);
     x = this.ln_f.forward(x);
     const logits = O.matmul(x, this.wte.weight, { transB: true }); // (B, T, V), tied head
     const values = this.valueHead ? reshape(this.valueHead.forward(x), [B, T]) : null; // (B, T, 1) -> (B, T)
+    return { logits, values };
+  }
+
+  /** forward over packed rows: every row-wise layer on R rows, logits and values gathered back to (B, T). */
+  private forwardPacked(p: PackedRows): GPTOutput {
+    let x = O.add(this.wte.forward(p.ids, [p.rows]), this.wpe.forward(p.pos, [p.rows])); // (R, C)
+    for (const block of this.h) x = block.forward(x, p);
+    x = this.ln_f.forward(x);
+    const logits = O.embedding(O.matmul(x, this.wte.weight, { transB: true }), p.rowOf, [p.B, p.T]); // (R, V) -> (B, T, V)
+    const values = this.valueHead ? reshape(O.embedding(this.valueHead.forward(x), p.rowOf, [p.B, p.T]), [p.B, p.T]) : null; // (R, 1) -> (B, T)
     return { logits, values };
   }
 

@@ -10,6 +10,24 @@ import * as O from '../tensor/ops.ts';
 
 export type NamedParams = [string, Tensor][];
 
+/**
+ * B sequences of T positions laid out as R packed rows, some shared by
+ * several sequences (equal prefixes: src/models/shared_prefix.ts). Row-wise
+ * layers run on the R rows; attention reads each sequence whole.
+ */
+export interface PackedRows {
+  B: number;
+  T: number;
+  rows: number; // R
+  ids: Int32Array; // (R) token of each row
+  pos: Int32Array; // (R) position of each row
+  rowOf: Int32Array; // (B*T) the row holding sequence b's position t
+  // the sequences again in group order, as ops.causalAttentionRows takes them: slot s is sequence seq[s]
+  seq: Int32Array; // (B)
+  slotRows: Int32Array; // (B*T) the row holding slot s's position t
+  q0: Int32Array; // (B) slot s's first own position: 0 for a group's first, the shared prefix's length for the rest
+}
+
 function param(shape: number[], rng: Rng | null, std: number): Tensor {
   return rng && std > 0 ? Tensor.randn(shape, rng, std, true) : Tensor.zeros(shape, true);
 }
@@ -62,7 +80,7 @@ export class LayerNorm {
   }
 }
 
-/** Linear(C, 4C) -> GELU -> Linear(4C, C). */
+/** Linear(C, 4C) -> GELU -> Linear(4C, C); the first linear and the GELU run as one op (ops.linearGelu). */
 export class MLP {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
@@ -71,7 +89,8 @@ export class MLP {
     this.c_proj = new Linear(hidden, dim, rng, { std: projStd });
   }
   forward(x: Tensor): Tensor {
-    return this.c_proj.forward(O.gelu(this.c_fc.forward(x)));
+    const fc = this.c_fc;
+    return this.c_proj.forward(fc.bias ? O.linearGelu(x, fc.weight, fc.bias) : O.gelu(fc.forward(x)));
   }
   params(prefix: string): NamedParams {
     return [...this.c_fc.params(`${prefix}.c_fc`), ...this.c_proj.params(`${prefix}.c_proj`)];
@@ -87,10 +106,11 @@ export class CausalSelfAttention {
     this.c_attn = new Linear(dim, 3 * dim, rng);
     this.c_proj = new Linear(dim, dim, rng, { std: projStd });
   }
-  /** x (B, T, C) -> (B, T, C) */
-  forward(x: Tensor): Tensor {
-    const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    return this.c_proj.forward(O.causalAttention(qkv, this.nHead));
+  /** x (B, T, C) -> (B, T, C); or packed rows x (R, C) -> (R, C). */
+  forward(x: Tensor, packed?: PackedRows | null): Tensor {
+    const qkv = this.c_attn.forward(x); // (B, T, 3C) or (R, 3C)
+    if (!packed) return this.c_proj.forward(O.causalAttention(qkv, this.nHead));
+    return this.c_proj.forward(O.causalAttentionRows(qkv, this.nHead, packed.slotRows, packed.q0, packed.B, packed.T));
   }
   params(prefix: string): NamedParams {
     return [...this.c_attn.params(`${prefix}.c_attn`), ...this.c_proj.params(`${prefix}.c_proj`)];

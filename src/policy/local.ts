@@ -91,8 +91,9 @@ export class LocalPolicy implements TrainablePolicy {
 
   forward(batch: TokenBatch): PolicyForward {
     const { logits, values } = this.model.forward(batch.ids, batch.B, batch.T); // (B, T, V), (B, T)
-    const logp = O.neg(O.tokenNll(logits, batch.targets)); // (B, T)
-    return { logp, values, entropy: rowEntropy(logits.data, batch.targets, this.model.config.vocabSize) };
+    const entropy = new Float32Array(batch.B * batch.T); // (B, T), from the log-prob pass
+    const logp = O.neg(O.tokenNll(logits, batch.targets, entropy)); // (B, T)
+    return { logp, values, entropy };
   }
 
   params(): NamedParams {
@@ -110,25 +111,6 @@ export class LocalPolicy implements TrainablePolicy {
     for (const c of fresh) this.warned.add(c);
     this.opts.warn?.(`the prompt has characters this model's tokenizer does not know (read as <unk>): ${showChars(fresh)}`);
   }
-}
-
-/** Entropy (nats) of softmax(logits) at each row that predicts something; 0 elsewhere. */
-function rowEntropy(logits: Float32Array, targets: Int32Array, V: number): Float32Array {
-  const out = new Float32Array(targets.length); // (B*T)
-  for (let r = 0; r < targets.length; r++) {
-    if (targets[r] < 0) continue;
-    const o = r * V;
-    let mx = -Infinity;
-    for (let i = 0; i < V; i++) if (logits[o + i] > mx) mx = logits[o + i];
-    let z = 0, zx = 0;
-    for (let i = 0; i < V; i++) {
-      const x = logits[o + i] - mx, e = Math.exp(x);
-      z += e;
-      zx += e * x;
-    }
-    out[r] = Math.log(z) - zx / z; // H = log Z - E[x]
-  }
-  return out;
 }
 
 /** The text up to the first stop text, and whether one was found. */

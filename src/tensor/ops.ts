@@ -8,8 +8,9 @@
 import { K } from './backend.ts';
 import { sizeOf } from './kernels/ref.ts';
 import type { BinaryOp, UnaryOp } from './kernels/types.ts';
-import { record, Tensor } from './tensor.ts';
+import { record, Tensor, willRecord } from './tensor.ts';
 import { allocF32 } from './pool.ts';
+import { reshape } from './ops_shape.ts';
 
 function shapeStr(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
@@ -46,7 +47,10 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         K.reduceBroadcast(t, shape, a.gradBuf(), a.shape);
       }
     }
-    if (b.requiresGrad) {
+    if (b.requiresGrad && op === 'add' && !b.grad && b.size === dy.length) {
+      // a may hold dy itself, so b gets a copy (one pass, instead of zeros, a copy and a sum)
+      b.gradSink()[0].set(dy);
+    } else if (b.requiresGrad) {
       const t = allocF32(dy.length);
       if (op === 'add') t.set(dy);
       else if (op === 'sub') K.scale(dy, -1, t);
@@ -140,27 +144,37 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   }
   const sA = ar * ac, sB = bBatch === 1 ? 0 : br * bc, K_ = Ka;
   const out = Tensor.empty([...batchShape, M, N]);
-  K.matmul(a.data, b.data, out.data, batch, M, N, K_, tA, tB, false, sA, sB);
+  // b shared and a untransposed: the batch items are consecutive rows of one product (batch*M, K) @ op(B)
+  const fold = sB === 0 && !tA;
+  if (fold) K.matmul(a.data, b.data, out.data, 1, batch * M, N, K_, false, tB, false, 0, 0);
+  else K.matmul(a.data, b.data, out.data, batch, M, N, K_, tA, tB, false, sA, sB);
   return record(out, [a, b], () => {
     const dC = out.grad!;
     if (a.requiresGrad) {
       // dA = dC @ op(B)ᵀ  (stored as A's layout)
-      if (!tA) K.matmul(dC, b.data, a.gradBuf(), batch, M, K_, N, false, !tB, true, M * N, sB);
-      else K.matmul(b.data, dC, a.gradBuf(), batch, K_, M, N, tB, true, true, sB, M * N);
+      const [dA, acc] = a.gradSink();
+      if (fold) K.matmul(dC, b.data, dA, 1, batch * M, K_, N, false, !tB, acc, 0, 0);
+      else if (!tA) K.matmul(dC, b.data, dA, batch, M, K_, N, false, !tB, acc, M * N, sB);
+      else K.matmul(b.data, dC, dA, batch, K_, M, N, tB, true, acc, sB, M * N);
     }
     if (b.requiresGrad) {
       // dB = op(A)ᵀ @ dC (stored as B's layout); summed over the batch when B is shared
-      if (sB === 0) {
-        // fold the batch into the rows: (batch*M, K)ᵀ @ (batch*M, N) when A is untransposed
-        if (!tA && !tB) K.matmul(a.data, dC, b.gradBuf(), 1, K_, N, batch * M, true, false, true, 0, 0);
-        else if (!tA && tB) K.matmul(dC, a.data, b.gradBuf(), 1, N, K_, batch * M, true, false, true, 0, 0);
-        else for (let i = 0; i < batch; i++) {
+      if (sB === 0 && !tA) {
+        // fold the batch into the rows: (batch*M, K)ᵀ @ (batch*M, N)
+        const [dB, acc] = b.gradSink();
+        if (!tB) K.matmul(a.data, dC, dB, 1, K_, N, batch * M, true, false, acc, 0, 0);
+        else K.matmul(dC, a.data, dB, 1, N, K_, batch * M, true, false, acc, 0, 0);
+      } else if (sB === 0) {
+        for (let i = 0; i < batch; i++) {
           const ai = a.data.subarray(i * sA, (i + 1) * sA), ci = dC.subarray(i * M * N, (i + 1) * M * N);
           if (!tB) K.matmul(ai, ci, b.gradBuf(), 1, K_, N, M, !tA, false, true, 0, 0);
           else K.matmul(ci, ai, b.gradBuf(), 1, N, K_, M, true, tA, true, 0, 0);
         }
-      } else if (!tB) K.matmul(a.data, dC, b.gradBuf(), batch, K_, N, M, !tA, false, true, sA, M * N);
-      else K.matmul(dC, a.data, b.gradBuf(), batch, N, K_, M, true, tA, true, M * N, sA);
+      } else {
+        const [dB, acc] = b.gradSink();
+        if (!tB) K.matmul(a.data, dC, dB, batch, K_, N, M, !tA, false, acc, sA, M * N);
+        else K.matmul(dC, a.data, dB, batch, N, K_, M, true, tA, acc, M * N, sA);
+      }
     }
   });
 }
@@ -179,10 +193,45 @@ export function linear(x: Tensor, W: Tensor, bias: Tensor | null): Tensor {
   if (bias) K.addBias(out.data, bias.data, rows, nOut);
   return record(out, bias ? [x, W, bias] : [x, W], () => {
     const dy = out.grad!; // (rows, out)
-    if (x.requiresGrad) K.matmul(dy, W.data, x.gradBuf(), 1, rows, nIn, nOut, false, false, true, 0, 0); // dx = dy @ W
-    if (W.requiresGrad) K.matmul(dy, x.data, W.gradBuf(), 1, nOut, nIn, rows, true, false, true, 0, 0); // dW = dyᵀ @ x
+    linearBackward(dy, x, W, rows, nIn, nOut);
     if (bias?.requiresGrad) K.biasBackward(dy, bias.gradBuf(), rows, nOut);
   });
+}
+
+/**
+ * gelu(linear(x, W, bias)), the MLP's first layer, with the bias and the
+ * GELU in one pass over the product (and their gradients in one pass back)
+ * when the backend has the fused kernel (K.biasGelu); else exactly that
+ * composition.
+ */
+export function linearGelu(x: Tensor, W: Tensor, bias: Tensor): Tensor {
+  if (!K.biasGelu || !K.biasGeluBackward) return gelu(linear(x, W, bias));
+  const [nOut, nIn] = W.shape;
+  if (W.rank !== 2 || x.shape[x.rank - 1] !== nIn) throw new Error(`linearGelu: x ${shapeStr(x.shape)} does not match weight ${shapeStr(W.shape)}`);
+  if (bias.rank !== 1 || bias.size !== nOut) throw new Error(`linearGelu: bias ${shapeStr(bias.shape)} does not match weight ${shapeStr(W.shape)}`);
+  const rows = x.size / nIn, inputs = [x, W, bias];
+  const pre = allocF32(rows * nOut, false); // (rows, out): x Wᵀ, then gelu'(x Wᵀ + bias) in place when recorded
+  K.matmul(x.data, W.data, pre, 1, rows, nOut, nIn, false, true, false, 0, 0);
+  const out = Tensor.empty([...x.shape.slice(0, -1), nOut]);
+  const dGelu = willRecord(inputs) ? pre : null;
+  K.biasGelu(pre, bias.data, out.data, dGelu, rows, nOut);
+  return record(out, inputs, () => {
+    const dy = out.grad!; // (rows, out); dead after this closure, so it becomes dPre in place
+    K.biasGeluBackward!(pre, dy, dy, bias.requiresGrad ? bias.gradBuf() : allocF32(nOut), rows, nOut);
+    linearBackward(dy, x, W, rows, nIn, nOut);
+  });
+}
+
+/** dx (rows, in) (+)= dy @ W and dW (out, in) (+)= dyᵀ @ x, for the inputs that require grad. */
+function linearBackward(dy: Float32Array, x: Tensor, W: Tensor, rows: number, nIn: number, nOut: number): void {
+  if (x.requiresGrad) {
+    const [dx, acc] = x.gradSink();
+    K.matmul(dy, W.data, dx, 1, rows, nIn, nOut, false, false, acc, 0, 0);
+  }
+  if (W.requiresGrad) {
+    const [dW, acc] = W.gradSink();
+    K.matmul(dy, x.data, dW, 1, nOut, nIn, rows, true, false, acc, 0, 0);
+  }
 }
 
 // ---------------------------------------------------------------- normalization, softmax
@@ -223,10 +272,59 @@ export function causalAttention(qkv: Tensor, nHead: number): Tensor {
   if (qkv.rank !== 3 || qkv.shape[2] % 3 !== 0) throw new Error(`causalAttention: expected qkv (B, T, 3C), got ${shapeStr(qkv.shape)}`);
   const [B, T, C3] = qkv.shape, C = C3 / 3;
   if (C % nHead !== 0) throw new Error(`causalAttention: C=${C} is not divisible by nHead=${nHead}`);
-  const out = Tensor.zeros([B, T, C]);
-  const att = allocF32(B * nHead * T * T); // (B, H, T, T)
+  const out = Tensor.empty([B, T, C]);
+  const att = allocF32(B * nHead * T * T, false); // (B, H, T, T), every entry written by the kernel
   K.attention(qkv.data, out.data, att, B, T, C, nHead);
   return record(out, [qkv], () => K.attentionBackward(qkv.data, att, out.grad!, qkv.gradBuf(), B, T, C, nHead));
+}
+
+/**
+ * Causal self-attention over packed rows (sequences that share prefixes,
+ * src/models/shared_prefix.ts): qkv (R, 3C) -> (R, C), where sequence s's
+ * position t is row rows[s*T + t], and s owns the positions from q0[s] on
+ * (earlier ones are rows it shares with s-1; q0[0] = 0; every row owned
+ * once: Kernels.attentionRows). Each sequence attends over its own T
+ * positions, as causalAttention does. The backend's attentionRows kernel
+ * reads the rows in place and skips the queries of shared positions;
+ * without it, every sequence is gathered whole, run through
+ * causalAttention, and the owned rows gathered back.
+ */
+export function causalAttentionRows(qkv: Tensor, nHead: number, rows: Int32Array, q0: Int32Array, B: number, T: number): Tensor {
+  if (qkv.rank !== 2 || qkv.shape[1] % 3 !== 0) throw new Error(`causalAttentionRows: expected qkv (R, 3C), got ${shapeStr(qkv.shape)}`);
+  const [R, C3] = qkv.shape, C = C3 / 3;
+  if (C % nHead !== 0) throw new Error(`causalAttentionRows: C=${C} is not divisible by nHead=${nHead}`);
+  const owner = ownedRows(rows, q0, B, T, R);
+  if (!K.attentionRows || !K.attentionRowsBackward) {
+    const y = causalAttention(embedding(qkv, rows, [B, T]), nHead); // (B, T, C), each sequence whole
+    return embedding(reshape(y, [B * T, C]), owner); // the owned rows: (R, C)
+  }
+  const out = Tensor.empty([R, C]);
+  const att = allocF32(B * nHead * T * T, false); // (B, H, T, T)
+  K.attentionRows(qkv.data, out.data, att, rows, q0, B, T, C, nHead);
+  return record(out, [qkv], () => {
+    const [dqkv, acc] = qkv.gradSink();
+    K.attentionRowsBackward!(qkv.data, att, out.grad!, dqkv, rows, q0, B, T, C, nHead, acc);
+  });
+}
+
+/** For a packed layout (see causalAttentionRows): the s*T + t owning each of the R rows; throws on a layout that is not one. */
+function ownedRows(rows: Int32Array, q0: Int32Array, B: number, T: number, R: number): Int32Array {
+  if (rows.length !== B * T || q0.length !== B) throw new Error(`causalAttentionRows: ${rows.length} rows and ${q0.length} starts for B=${B} x T=${T}`);
+  const owner = new Int32Array(R).fill(-1);
+  for (let s = 0; s < B; s++) {
+    if (!(q0[s] >= 0 && q0[s] <= T) || (s === 0 && q0[s] !== 0)) throw new Error(`causalAttentionRows: q0[${s}] = ${q0[s]} is outside [0, ${T}] (and q0[0] must be 0)`);
+    for (let t = 0; t < T; t++) {
+      const r = rows[s * T + t];
+      if (!(r >= 0 && r < R)) throw new Error(`causalAttentionRows: row ${r} of sequence ${s} at ${t} is outside [0, ${R})`);
+      if (t < q0[s] && r !== rows[(s - 1) * T + t]) throw new Error(`causalAttentionRows: sequence ${s} shares position ${t} but not sequence ${s - 1}'s row`);
+      if (t < q0[s]) continue;
+      if (owner[r] >= 0) throw new Error(`causalAttentionRows: row ${r} is owned twice`);
+      owner[r] = s * T + t;
+    }
+  }
+  const lost = owner.indexOf(-1);
+  if (lost >= 0) throw new Error(`causalAttentionRows: row ${lost} is owned by no position`);
+  return owner;
 }
 
 /** Rows of table (V, D) picked by integer ids: -> (...idsShape, D). Gradient scatter-adds. */
@@ -244,19 +342,22 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
 /**
  * Negative log-likelihood of each row's target under softmax(logits):
  * logits (..., V), targets (...) -> (...). A target < 0 gives 0 and no gradient.
- * Its negation is the per-token log-probability RL losses need.
+ * Its negation is the per-token log-probability RL losses need. When
+ * `entropy` (rows) is given, it receives each predicting row's softmax
+ * entropy (0 elsewhere) from the same pass.
  */
-export function tokenNll(logits: Tensor, targets: Int32Array): Tensor {
+export function tokenNll(logits: Tensor, targets: Int32Array, entropy?: Float32Array): Tensor {
   const V = logits.shape[logits.rank - 1], rows = logits.size / V;
   if (targets.length !== rows) throw new Error(`tokenNll: ${targets.length} targets for ${rows} rows of logits ${shapeStr(logits.shape)}`);
   for (let i = 0; i < rows; i++) {
     if (targets[i] >= V) throw new Error(`tokenNll: target ${targets[i]} at row ${i} is outside [0, ${V})`);
   }
+  if (entropy && entropy.length !== rows) throw new Error(`tokenNll: entropy has ${entropy.length} elements for ${rows} rows`);
   const out = Tensor.empty(logits.shape.slice(0, -1));
-  K.crossEntropy(logits.data, targets, out.data, rows, V, null, null);
+  K.crossEntropy(logits.data, targets, out.data, rows, V, null, null, entropy ?? null);
   return record(out, [logits], () => {
     const scratch = allocF32(rows);
-    K.crossEntropy(logits.data, targets, scratch, rows, V, logits.gradBuf(), out.grad!);
+    K.crossEntropy(logits.data, targets, scratch, rows, V, logits.gradBuf(), out.grad!, null);
   });
 }
 

@@ -83,7 +83,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
     throw new Error(`reshape: cannot view ${shapeStr(x.shape)} (${x.size} elements) as ${shapeStr(shape)}`);
   }
   const out = new Tensor(x.data, resolved);
-  return record(out, [x], () => K.axpy(out.grad!, 1, x.gradBuf()));
+  return record(out, [x], () => {
+    // the same elements in the same order: a fresh gradient IS dy (out is done with it), so share instead of copying
+    if (!x.grad) x.grad = out.grad;
+    else K.axpy(out.grad!, 1, x.grad);
+  });
 }
 
 /** Permutes axes: out.shape[i] = x.shape[perm[i]]. */

@@ -76,6 +76,19 @@ export class Tensor {
     return this.grad;
   }
 
+  /**
+   * For a backward kernel that can either overwrite or accumulate: the
+   * gradient buffer and whether to accumulate into it. Before any gradient
+   * has flowed in, the buffer is new and uninitialised (accumulate false:
+   * the kernel must write every element), which spares a pass of zeros over
+   * big activations.
+   */
+  gradSink(): [Float32Array, boolean] {
+    if (this.grad) return [this.grad, true];
+    this.grad = allocF32(this.data.length, false);
+    return [this.grad, false];
+  }
+
   zeroGrad(): void {
     this.grad = null;
   }
@@ -121,15 +134,19 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Whether an op over these inputs will be recorded (so it must keep what its backward needs). */
+export function willRecord(inputs: readonly Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t.requiresGrad) return true;
+  return false;
+}
+
 /**
  * Called by ops: if any input requires grad (and grad is enabled), marks the
  * output as requiring grad, attaches its backward closure and records it.
  */
 export function record(out: Tensor, inputs: readonly Tensor[], backwardFn: () => void): Tensor {
-  if (!gradEnabled) return out;
-  let needs = false;
-  for (const t of inputs) if (t.requiresGrad) needs = true;
-  if (!needs) return out;
+  if (!willRecord(inputs)) return out;
   out.requiresGrad = true;
   out.backwardFn = backwardFn;
   tape.push(out);

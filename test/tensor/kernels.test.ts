@@ -97,6 +97,65 @@ function both(K: Kernels, what: string, outs: (Float32Array | Int32Array)[], cal
 }
 
 const F = (x: Float32Array | Int32Array) => x as Float32Array;
+
+/** k.biasGelu, or the composition ops.linearGelu runs when it is null. */
+function biasGelu(k: Kernels, x: Float32Array, bias: Float32Array, y: Float32Array, dGelu: Float32Array | null, rows: number, n: number): void {
+  if (k.biasGelu) return k.biasGelu(x, bias, y, dGelu, rows, n);
+  const t = x.slice();
+  k.addBias(t, bias, rows, n);
+  k.unary('gelu', t, y);
+  if (dGelu) k.unaryBackward('gelu', t, y, new Float32Array(rows * n).fill(1), dGelu.fill(0));
+}
+
+/**
+ * A packed-rows layout for attentionRows: B sequences of T positions; a
+ * third of them start a group, the others share a random number of leading
+ * positions (0..T) with the sequence before; row indices shuffled.
+ */
+function randomLayout(rng: Rng, B: number, T: number): { rows: Int32Array; q0: Int32Array; R: number } {
+  const rows = new Int32Array(B * T), q0 = new Int32Array(B);
+  let R = 0;
+  for (let s = 0; s < B; s++) {
+    const lead = s === 0 || rng.int(3) === 0; // a new group
+    q0[s] = lead ? 0 : rng.int(T + 1);
+    for (let t = 0; t < T; t++) rows[s * T + t] = t < q0[s] ? rows[(s - 1) * T + t] : R++;
+  }
+  const perm = Array.from({ length: R }, (_, i) => i);
+  for (let i = R - 1; i > 0; i--) { const j = rng.int(i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  for (let i = 0; i < rows.length; i++) rows[i] = perm[rows[i]];
+  return { rows, q0, R };
+}
+
+/** k.attentionRows, or the composition ops.causalAttentionRows runs without it (each sequence gathered whole). */
+function attentionRows(k: Kernels, qkv: Float32Array, out: Float32Array, att: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number): void {
+  if (k.attentionRows) return k.attentionRows(qkv, out, att, rows, q0, B, T, C, H);
+  const full = new Float32Array(B * T * 3 * C), y = new Float32Array(B * T * C);
+  k.embedding(qkv, rows, full, B * T, 3 * C);
+  k.attention(full, y, att, B, T, C, H);
+  for (let s = 0; s < B; s++) for (let t = 0; t < T; t++) {
+    if (t >= q0[s]) out.set(y.subarray((s * T + t) * C, (s * T + t + 1) * C), rows[s * T + t] * C);
+    else for (let h = 0; h < H; h++) att.fill(0, ((s * H + h) * T + t) * T, ((s * H + h) * T + t + 1) * T);
+  }
+}
+
+/** k.attentionRowsBackward, or its composition. */
+function attentionRowsBackward(k: Kernels, qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number, acc: boolean): void {
+  if (k.attentionRowsBackward) return k.attentionRowsBackward(qkv, att, dout, dqkv, rows, q0, B, T, C, H, acc);
+  const full = new Float32Array(B * T * 3 * C), dFull = new Float32Array(B * T * 3 * C), dy = new Float32Array(B * T * C);
+  k.embedding(qkv, rows, full, B * T, 3 * C);
+  for (let s = 0; s < B; s++) for (let t = q0[s]; t < T; t++) dy.set(dout.subarray(rows[s * T + t] * C, (rows[s * T + t] + 1) * C), (s * T + t) * C);
+  k.attentionBackward(full, att, dy, dFull, B, T, C, H);
+  if (!acc) dqkv.fill(0);
+  k.embeddingBackward(dFull, rows, dqkv, B * T, 3 * C);
+}
+
+/** k.biasGeluBackward, or its composition. */
+function biasGeluBackward(k: Kernels, dGelu: Float32Array, dy: Float32Array, dx: Float32Array, dBias: Float32Array, rows: number, n: number): void {
+  if (k.biasGeluBackward) return k.biasGeluBackward(dGelu, dy, dx, dBias, rows, n);
+  const shape = [rows, n];
+  k.binary('mul', dy, shape, dGelu, shape, dx, shape);
+  k.biasBackward(dx, dBias, rows, n);
+}
 const I = (x: Float32Array | Int32Array) => x as Int32Array;
 
 // ---------------------------------------------------------------- cases, one per kernel
@@ -203,6 +262,26 @@ const cases = {
     }
   },
 
+  // Optional kernels: a table without them (null) is checked through the
+  // composition ops.linearGelu runs instead. Also in place (dGelu = x, dx = dy), as the op calls them.
+  biasGelu(K, rng) {
+    for (const [rows, n] of [...ROWS_N, [300, 512]]) {
+      const x = randn(rng, rows * n), bias = randn(rng, n);
+      x[0] = 30; x[1] = -30; // saturated: gelu = x, 0 and gelu' = 1, 0
+      both(K, `biasGelu ${rows}x${n}`, [randn(rng, rows * n), randn(rng, rows * n)], (k, [y, g]) => biasGelu(k, x, bias, F(y), F(g), rows, n));
+      both(K, `biasGelu ${rows}x${n} no grad`, [randn(rng, rows * n)], (k, [y]) => biasGelu(k, x, bias, F(y), null, rows, n));
+      both(K, `biasGelu ${rows}x${n} in place`, [randn(rng, rows * n), x], (k, [y, xg]) => biasGelu(k, F(xg), bias, F(y), F(xg), rows, n));
+    }
+  },
+
+  biasGeluBackward(K, rng) {
+    for (const [rows, n] of [...ROWS_N, [300, 512]]) {
+      const g = randn(rng, rows * n), dy = randn(rng, rows * n);
+      both(K, `biasGeluBackward ${rows}x${n}`, [randn(rng, rows * n), randn(rng, n)], (k, [dx, db]) => biasGeluBackward(k, g, dy, F(dx), F(db), rows, n));
+      both(K, `biasGeluBackward ${rows}x${n} in place`, [dy, randn(rng, n)], (k, [d, db]) => biasGeluBackward(k, g, F(d), F(d), F(db), rows, n));
+    }
+  },
+
   layernorm(K, rng) {
     for (const [rows, n] of ROWS_N) {
       const x = randn(rng, rows * n), w = randn(rng, n), b = randn(rng, n);
@@ -241,7 +320,8 @@ const cases = {
   attention(K, rng) {
     for (const [B, T, C, H] of ATTN_SHAPES) {
       const qkv = randn(rng, B * T * 3 * C);
-      both(K, `attention B${B} T${T} C${C} H${H}`, [new Float32Array(B * T * C), randn(rng, B * H * T * T)],
+      // outputs start as noise: ops hand the kernel uninitialised buffers, so it must write every element
+      both(K, `attention B${B} T${T} C${C} H${H}`, [randn(rng, B * T * C), randn(rng, B * H * T * T)],
         (k, [out, att]) => k.attention(qkv, F(out), F(att), B, T, C, H));
     }
   },
@@ -253,6 +333,27 @@ const cases = {
       const dout = randn(rng, B * T * C);
       both(K, `attentionBackward B${B} T${T} C${C} H${H}`, [randn(rng, B * T * 3 * C)],
         (k, [dqkv]) => k.attentionBackward(qkv, att, dout, F(dqkv), B, T, C, H));
+    }
+  },
+
+  // Optional: a table without them (null) is checked through the composition ops.causalAttentionRows runs instead.
+  attentionRows(K, rng) {
+    for (const [B, T, C, H] of ATTN_SHAPES) {
+      const { rows, q0, R: nRows } = randomLayout(rng, B, T), qkv = randn(rng, nRows * 3 * C);
+      both(K, `attentionRows B${B} T${T} C${C} H${H}`, [randn(rng, nRows * C), randn(rng, B * H * T * T)],
+        (k, [out, att]) => attentionRows(k, qkv, F(out), F(att), rows, q0, B, T, C, H));
+    }
+  },
+
+  attentionRowsBackward(K, rng) {
+    for (const [B, T, C, H] of ATTN_SHAPES) {
+      const { rows, q0, R: nRows } = randomLayout(rng, B, T), qkv = randn(rng, nRows * 3 * C), att = new Float32Array(B * H * T * T);
+      R.attentionRows!(qkv, new Float32Array(nRows * C), att, rows, q0, B, T, C, H);
+      const dout = randn(rng, nRows * C);
+      for (const acc of [true, false]) {
+        both(K, `attentionRowsBackward B${B} T${T} C${C} H${H} acc=${acc}`, [randn(rng, nRows * 3 * C)],
+          (k, [dqkv]) => attentionRowsBackward(k, qkv, att, dout, F(dqkv), rows, q0, B, T, C, H, acc));
+      }
     }
   },
 
@@ -312,9 +413,10 @@ const cases = {
       if (rows > 2) targets[2] = -100;
       logits[0] = 50;
       const gs = randn(rng, rows);
-      both(K, `crossEntropy ${rows}x${V} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null));
-      both(K, `crossEntropy ${rows}x${V}`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), null));
-      both(K, `crossEntropy ${rows}x${V} scaled`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), gs));
+      both(K, `crossEntropy ${rows}x${V} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null, null));
+      both(K, `crossEntropy ${rows}x${V} entropy`, [randn(rng, rows), randn(rng, rows)], (k, [l, h]) => k.crossEntropy(logits, targets, F(l), rows, V, null, null, F(h)));
+      both(K, `crossEntropy ${rows}x${V}`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), null, null));
+      both(K, `crossEntropy ${rows}x${V} scaled`, [randn(rng, rows), randn(rng, rows * V)], (k, [l, d]) => k.crossEntropy(logits, targets, F(l), rows, V, F(d), gs, null));
     }
   },
 

@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { refKernels as R } from '../../src/tensor/kernels/ref.ts';
+
+const R_ = R; // the oracle, where R is a row count
 import { loadNativeKernels, setNativeThreads } from '../../src/tensor/kernels/native.ts';
 import { BINARY_OPS, UNARY_OPS, type Kernels } from '../../src/tensor/kernels/types.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -98,6 +100,27 @@ describe('native backend', { skip }, () => {
     }
   });
 
+  it('attention over packed rows (shared prefixes): the GRPO batch, prefixes across 16-blocks, whole shared sequences', () => {
+    const rng = new Rng('native/attentionRows');
+    // [groups, members, T, C, H, prefix]: members of a group share its first `prefix` positions
+    for (const [G, M, T, C, H, P] of [[16, 8, 31, 128, 4, 16], [3, 4, 40, 48, 3, 21], [2, 3, 17, 32, 2, 17], [5, 1, 9, 16, 1, 0], [2, 5, 64, 64, 2, 1]]) {
+      const B = G * M, rows = new Int32Array(B * T), q0 = new Int32Array(B);
+      let R = 0;
+      for (let s = 0; s < B; s++) {
+        q0[s] = s % M === 0 ? 0 : P;
+        for (let t = 0; t < T; t++) rows[s * T + t] = t < q0[s] ? rows[(s - 1) * T + t] : R++;
+      }
+      const qkv = randn(rng, R * 3 * C), att = new Float32Array(B * H * T * T), dout = randn(rng, R * C);
+      both(`attentionRows G${G} M${M} T${T} C${C} H${H} P${P}`, [randn(rng, R * C), randn(rng, B * H * T * T)],
+        (k, [out, a]) => k.attentionRows!(qkv, out, a, rows, q0, B, T, C, H));
+      R_.attentionRows!(qkv, new Float32Array(R * C), att, rows, q0, B, T, C, H);
+      for (const acc of [true, false]) {
+        both(`attentionRowsBackward G${G} M${M} T${T} C${C} H${H} P${P} acc=${acc}`, [randn(rng, R * 3 * C)],
+          (k, [dqkv]) => k.attentionRowsBackward!(qkv, att, dout, dqkv, rows, q0, B, T, C, H, acc));
+      }
+    }
+  });
+
   it('unary ops and their gradients, big arrays, extreme values', () => {
     const rng = new Rng('native/unary');
     for (const op of UNARY_OPS) {
@@ -154,8 +177,9 @@ describe('native backend', { skip }, () => {
       const targets = randInt(rng, rows, n);
       if (rows > 2) targets[1] = -1;
       const gs = randn(rng, rows);
-      both(`crossEntropy ${rows}x${n}`, [randn(rng, rows), randn(rng, rows * n)], (k, [l, d]) => k.crossEntropy(x, targets, l, rows, n, d, gs));
-      both(`crossEntropy ${rows}x${n} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(x, targets, l, rows, n, null, null));
+      both(`crossEntropy ${rows}x${n}`, [randn(rng, rows), randn(rng, rows * n)], (k, [l, d]) => k.crossEntropy(x, targets, l, rows, n, d, gs, null));
+      both(`crossEntropy ${rows}x${n} no grad`, [randn(rng, rows)], (k, [l]) => k.crossEntropy(x, targets, l, rows, n, null, null, null));
+      both(`crossEntropy ${rows}x${n} entropy`, [randn(rng, rows), randn(rng, rows)], (k, [l, h]) => k.crossEntropy(x, targets, l, rows, n, null, null, h));
       const vocab = 1 + (rows % 50), ids = randInt(rng, rows, vocab), table = randn(rng, vocab * n);
       both(`embedding ${rows}x${n}`, [new Float32Array(rows * n)], (k, [out]) => k.embedding(table, ids, out, rows, n));
       both(`embeddingBackward ${rows}x${n}`, [randn(rng, vocab * n)], (k, [dt]) => k.embeddingBackward(dy, ids, dt, rows, n));
@@ -175,9 +199,15 @@ describe('native backend', { skip }, () => {
     assert.throws(() => N.matmul(f(6), f(6), f(4), 1, 2.5, 2, 3, false, false, false, 0, 0), /integer/);
     assert.throws(() => N.attention(f(3 * 8 * 2), f(8 * 2), f(4 * 4), 1, 2, 8, 3), /not a multiple/);
     assert.throws(() => N.embedding(f(12), new Int32Array([0, 3]), f(8), 2, 4), /out of range/);
-    assert.throws(() => N.crossEntropy(f(6), new Int32Array([1, 3]), f(2), 2, 3, null, null), /out of range/);
+    assert.throws(() => N.crossEntropy(f(6), new Int32Array([1, 3]), f(2), 2, 3, null, null, null), /out of range/);
     assert.throws(() => N.layernorm(f(8), f(4), f(4), f(8), f(2), f(1), 2, 4, 1e-5), /argument 5/);
     assert.throws(() => N.scale(new Float64Array(4) as unknown as Float32Array, 2, f(4)), /Float32Array/);
+    // packed rows (2 sequences of 2 positions, C = 2, one head): a row out of range, a shared position in another row, a row owned twice
+    const i32 = (...xs: number[]) => Int32Array.from(xs);
+    assert.throws(() => N.attentionRows!(f(4 * 6), f(4 * 2), f(8), i32(0, 1, 2, 4), i32(0, 0), 2, 2, 2, 1), /outside \[0, 4\)/);
+    assert.throws(() => N.attentionRows!(f(3 * 6), f(3 * 2), f(8), i32(0, 1, 2, 1), i32(0, 1), 2, 2, 2, 1), /shares position 0/);
+    assert.throws(() => N.attentionRows!(f(3 * 6), f(3 * 2), f(8), i32(0, 1, 1, 2), i32(0, 0), 2, 2, 2, 1), /owned by two/);
+    assert.throws(() => N.attentionRowsBackward!(f(4 * 6), f(8), f(4 * 2), f(4 * 6), i32(0, 1, 2, 3), i32(1, 0), 2, 2, 2, 1, false), /q0\[0\]/);
   });
 
   it('picks the OpenBLAS core type before the library loads, and restores the environment', () => {

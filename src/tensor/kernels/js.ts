@@ -179,6 +179,10 @@ export const jsKernels: Kernels = {
   },
 
   gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
+  attentionRows: null, // ops.causalAttentionRows gathers each sequence and runs attention
+  attentionRowsBackward: null,
+  biasGelu: null, // ops.linearGelu composes linear and gelu
+  biasGeluBackward: null,
 
   attentionBackward(qkv, att, dout, dqkv, B, T, C, H) {
     const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
@@ -232,16 +236,25 @@ export const jsKernels: Kernels = {
     }
   },
 
-  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale) {
+  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale, entropy) {
     for (let r = 0, o = 0; r < rows; r++, o += V) {
       const t = targets[r];
-      if (t < 0) { losses[r] = 0; continue; }
+      if (t < 0) {
+        losses[r] = 0;
+        if (entropy) entropy[r] = 0;
+        continue;
+      }
       let mx = -Infinity;
       for (let j = 0; j < V; j++) if (logits[o + j] > mx) mx = logits[o + j];
-      let s = 0;
-      for (let j = 0; j < V; j++) s += Math.exp(logits[o + j] - mx);
+      let s = 0, sx = 0;
+      for (let j = 0; j < V; j++) {
+        const x = logits[o + j] - mx, e = Math.exp(x);
+        s += e;
+        sx += e * x;
+      }
       const lse = mx + Math.log(s);
       losses[r] = lse - logits[o + t];
+      if (entropy) entropy[r] = Math.log(s) - sx / s; // H = log Z - E[x - mx]
       if (dLogits) {
         const g = gradScale ? gradScale[r] : 1;
         for (let j = 0; j < V; j++) dLogits[o + j] += g * Math.exp(logits[o + j] - lse);

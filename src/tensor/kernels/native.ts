@@ -55,6 +55,8 @@ interface Addon {
   attention: Kernels['attention'];
   attentionBackward: Kernels['attentionBackward'];
   attentionDecode: Kernels['attentionDecode'];
+  attentionRows: NonNullable<Kernels['attentionRows']>;
+  attentionRowsBackward: NonNullable<Kernels['attentionRowsBackward']>;
   gptStep(ids: Int32Array, wte: Float32Array, wpe: Float32Array, blocks: Float32Array, lnf: Float32Array, wteT: Float32Array,
     kCache: Float32Array, vCache: Float32Array, logits: Float32Array, B: number, Lq: number, t0: number, C: number, H: number,
     L: number, V: number, Tmax: number, eps: number): void;
@@ -68,6 +70,8 @@ interface Addon {
   axpy: Kernels['axpy'];
   addBias: Kernels['addBias'];
   biasBackward: Kernels['biasBackward'];
+  biasGelu: NonNullable<Kernels['biasGelu']>;
+  biasGeluBackward: NonNullable<Kernels['biasGeluBackward']>;
   layernorm: Kernels['layernorm'];
   layernormBackward: Kernels['layernormBackward'];
   softmax: Kernels['softmax'];
@@ -188,6 +192,8 @@ function nativeKernels(addon: Addon): Kernels {
     attention: addon.attention,
     attentionBackward: addon.attentionBackward,
     attentionDecode: addon.attentionDecode,
+    attentionRows: addon.attentionRows,
+    attentionRowsBackward: addon.attentionRowsBackward,
     gptStep: (a) => addon.gptStep(a.ids, a.wte, a.wpe, a.blocks, a.lnf, a.wteT, a.kCache, a.vCache, a.logits, a.B, a.Lq, a.t0, a.C, a.H, a.L, a.V, a.Tmax, a.eps),
     permute(x, shape, perm, out) {
       if (shape.length === 2 && perm[0] === 1 && out.length === x.length) addon.transpose(x, out, shape[0], shape[1]);
@@ -216,6 +222,8 @@ function nativeKernels(addon: Addon): Kernels {
     axpy: addon.axpy,
     addBias: addon.addBias,
     biasBackward: addon.biasBackward,
+    biasGelu: addon.biasGelu,
+    biasGeluBackward: addon.biasGeluBackward,
     layernorm: addon.layernorm,
     layernormBackward: addon.layernormBackward,
     softmax: addon.softmax,

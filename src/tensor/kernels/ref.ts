@@ -159,6 +159,23 @@ export const refKernels: Kernels = {
     }
   },
 
+  biasGelu(x, bias, y, dGelu, rows, n) {
+    for (let i = 0; i < rows * n; i++) {
+      const v = Math.fround(x[i] + bias[i % n]); // the biased product, as addBias would store it
+      y[i] = gelu(v);
+      if (dGelu) dGelu[i] = geluGrad(v);
+    }
+  },
+
+  biasGeluBackward(dGelu, dy, dx, dBias, rows, n) {
+    for (let i = 0; i < rows * n; i++) dx[i] = dy[i] * dGelu[i];
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += dx[r * n + j];
+      dBias[j] += s;
+    }
+  },
+
   layernorm(x, w, b, y, mean, rstd, rows, n, eps) {
     for (let r = 0; r < rows; r++) {
       let m = 0;
@@ -318,6 +335,71 @@ export const refKernels: Kernels = {
 
   gptStep: null, // GPT composes the pass from the kernels above (gpt_step.ts)
 
+  attentionRows(qkv, out, att, rows, q0, B, T, C, H) {
+    const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
+    for (let s = 0; s < B; s++) {
+      for (let h = 0; h < H; h++) {
+        for (let t = 0; t < T; t++) {
+          const row = ((s * H + h) * T + t) * T;
+          if (t < q0[s]) { // a shared position: computed by an earlier sequence
+            for (let t2 = 0; t2 < T; t2++) att[row + t2] = 0;
+            continue;
+          }
+          const q = rows[s * T + t] * C3 + h * hs;
+          let mx = -Infinity;
+          for (let t2 = 0; t2 <= t; t2++) {
+            const k = rows[s * T + t2] * C3 + C + h * hs;
+            let dot = 0;
+            for (let i = 0; i < hs; i++) dot += qkv[q + i] * qkv[k + i];
+            att[row + t2] = dot * scale;
+            mx = Math.max(mx, dot * scale);
+          }
+          let sum = 0;
+          for (let t2 = 0; t2 <= t; t2++) sum += Math.exp(att[row + t2] - mx);
+          for (let t2 = 0; t2 < T; t2++) att[row + t2] = t2 <= t ? Math.exp(att[row + t2] - mx) / sum : 0;
+          for (let i = 0; i < hs; i++) {
+            let acc = 0;
+            for (let t2 = 0; t2 <= t; t2++) acc += att[row + t2] * qkv[rows[s * T + t2] * C3 + 2 * C + h * hs + i];
+            out[rows[s * T + t] * C + h * hs + i] = acc;
+          }
+        }
+      }
+    }
+  },
+
+  attentionRowsBackward(qkv, att, dout, dqkv, rows, q0, B, T, C, H, accumulate) {
+    const hs = C / H, scale = 1 / Math.sqrt(hs), C3 = 3 * C;
+    if (!accumulate) dqkv.fill(0, 0, (dout.length / C) * C3);
+    const dAtt = new Float64Array(T);
+    for (let s = 0; s < B; s++) {
+      for (let h = 0; h < H; h++) {
+        for (let t = q0[s]; t < T; t++) { // only s's own queries
+          const row = ((s * H + h) * T + t) * T;
+          const dO = rows[s * T + t] * C + h * hs, q = rows[s * T + t] * C3 + h * hs;
+          for (let t2 = 0; t2 <= t; t2++) {
+            const v = rows[s * T + t2] * C3 + 2 * C + h * hs;
+            let d = 0;
+            for (let i = 0; i < hs; i++) {
+              d += dout[dO + i] * qkv[v + i];
+              dqkv[v + i] += att[row + t2] * dout[dO + i];
+            }
+            dAtt[t2] = d;
+          }
+          let dot = 0;
+          for (let t2 = 0; t2 <= t; t2++) dot += att[row + t2] * dAtt[t2];
+          for (let t2 = 0; t2 <= t; t2++) {
+            const dScore = att[row + t2] * (dAtt[t2] - dot) * scale;
+            const k = rows[s * T + t2] * C3 + C + h * hs;
+            for (let i = 0; i < hs; i++) {
+              dqkv[q + i] += dScore * qkv[k + i];
+              dqkv[k + i] += dScore * qkv[q + i];
+            }
+          }
+        }
+      }
+    }
+  },
+
   embedding(table, ids, out, n, dim) {
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) out[i * dim + j] = table[ids[i] * dim + j];
   },
@@ -326,11 +408,12 @@ export const refKernels: Kernels = {
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) dTable[ids[i] * dim + j] += dOut[i * dim + j];
   },
 
-  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale) {
+  crossEntropy(logits, targets, losses, rows, V, dLogits, gradScale, entropy) {
     for (let r = 0; r < rows; r++) {
       const t = targets[r];
       if (t < 0) {
         losses[r] = 0;
+        if (entropy) entropy[r] = 0;
         continue;
       }
       let mx = -Infinity;
@@ -339,6 +422,12 @@ export const refKernels: Kernels = {
       for (let j = 0; j < V; j++) s += Math.exp(logits[r * V + j] - mx);
       const lse = mx + Math.log(s);
       losses[r] = lse - logits[r * V + t];
+      if (entropy) {
+        // H = -sum p log p = lse - sum p x
+        let px = 0;
+        for (let j = 0; j < V; j++) px += Math.exp(logits[r * V + j] - lse) * logits[r * V + j];
+        entropy[r] = lse - px;
+      }
       if (dLogits) {
         const g = gradScale ? gradScale[r] : 1;
         for (let j = 0; j < V; j++) {

@@ -57,6 +57,19 @@ export interface Kernels {
   /** dBias (n) += sum over rows of dy (rows, n). */
   biasBackward(dy: Float32Array, dBias: Float32Array, rows: number, n: number): void;
 
+  /**
+   * Optional (null: absent, and ops.linearGelu composes linear and gelu).
+   * The MLP's activation after its first product, in one pass: for x (rows, n),
+   * the product before its bias, y = gelu(x + bias); when dGelu is given, also
+   * dGelu = gelu'(x + bias), the factor backward needs (dGelu may be x itself).
+   */
+  biasGelu: ((x: Float32Array, bias: Float32Array, y: Float32Array, dGelu: Float32Array | null, rows: number, n: number) => void) | null;
+  /**
+   * Optional, present with biasGelu. dx (rows, n) = dy * dGelu, overwritten (dx
+   * may be dy itself), and dBias (n) += the sums of dx over rows.
+   */
+  biasGeluBackward: ((dGelu: Float32Array, dy: Float32Array, dx: Float32Array, dBias: Float32Array, rows: number, n: number) => void) | null;
+
   // ---------------------------------------------------------------- normalization and softmax
   /** Over the last dim of x (rows, n): y = (x - mean) * rstd * w + b. Saves mean and rstd (rows). */
   layernorm(x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
@@ -77,6 +90,24 @@ export interface Kernels {
   attention(qkv: Float32Array, out: Float32Array, att: Float32Array, B: number, T: number, C: number, H: number): void;
   /** Accumulates dqkv (B, T, 3C) from dout (B, T, C). */
   attentionBackward(qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, B: number, T: number, C: number, H: number): void;
+
+  /**
+   * Optional (null: absent, and ops.causalAttentionRows gathers every
+   * sequence whole and runs `attention`). Causal attention over packed rows
+   * (sequences sharing prefixes, src/models/shared_prefix.ts): sequence s's
+   * position t is row rows[s*T + t] of qkv (R, 3C) and out (R, C). s computes
+   * the queries of positions q0[s].. and writes their rows of out; positions
+   * before q0[s] are rows it shares with sequence s-1 (q0[0] = 0: a group's
+   * first sequence computes the shared prefix). Every row is written by
+   * exactly one (s, t >= q0[s]). att (B, H, T, T) as in `attention`, with
+   * the rows of queries before q0[s] zero.
+   */
+  attentionRows: ((qkv: Float32Array, out: Float32Array, att: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number) => void) | null;
+  /**
+   * Optional, present with attentionRows. dqkv (R, 3C) += the gradient from
+   * dout (R, C), or = it when accumulate is false (every row written).
+   */
+  attentionRowsBackward: ((qkv: Float32Array, att: Float32Array, dout: Float32Array, dqkv: Float32Array, rows: Int32Array, q0: Int32Array, B: number, T: number, C: number, H: number, accumulate: boolean) => void) | null;
 
   /**
    * One decoding step with a KV cache, for B sequences all at position t.
@@ -107,9 +138,10 @@ export interface Kernels {
    * Fused softmax cross-entropy over logits (rows, V) against targets (rows).
    * losses[r] = -log softmax(logits[r])[targets[r]] (0 where targets[r] < 0).
    * When dLogits is given, also dLogits[r] += gradScale[r] * (softmax(logits[r]) - onehot(targets[r]))
-   * (nothing for rows with targets < 0). Weights and the mean are the op's business.
+   * (nothing for rows with targets < 0). When entropy is given, also entropy[r] = the entropy
+   * (nats) of softmax(logits[r]) (0 where targets[r] < 0). Weights and the mean are the op's business.
    */
-  crossEntropy(logits: Float32Array, targets: Int32Array, losses: Float32Array, rows: number, V: number, dLogits: Float32Array | null, gradScale: Float32Array | null): void;
+  crossEntropy(logits: Float32Array, targets: Int32Array, losses: Float32Array, rows: number, V: number, dLogits: Float32Array | null, gradScale: Float32Array | null, entropy: Float32Array | null): void;
 
   // ---------------------------------------------------------------- reductions and layout
   /** For x viewed as (outer, n, inner): out (outer, inner) = sum or max over n; for max, argmax (outer, inner) gets the index. */
