@@ -6,7 +6,7 @@
  * src/algos/grpo.ts, and pgUpdate from src/algos/pg.ts (the clipped-ratio
  * loss, backward, grad-norm clip, AdamW), as grpo.ts composes them.
  *
- *   node --import tsx bench/grpo.ts [--config small] [--backend native] [--quick] [--json]
+ *   node --import tsx bench/grpo.ts [--config small] [--backend native] [--no-share] [--quick] [--json]
  *
  * The peer's workload, exactly: vocab 64, context 64; each step 16 fresh
  * prompts of 16 uniformly random tokens, each repeated 8 times (128 rows);
@@ -24,7 +24,9 @@
  * (GPT.forward, src/models/shared_prefix.ts) runs the positions a group
  * shares once: 16 x 16 + 128 x 15 = 2176 rows through every layer, not
  * 128 x 31 = 3968, with the same logits and gradients up to rounding; the
- * peer's forward and backward run all 128 x 32.
+ * peer's forward and backward run all 128 x 32. With --no-share (the
+ * bench's second GRPO row) neither shortcut is taken: the same work as the
+ * peer, to say how much of the ratio is the engine and how much the sharing.
  *
  * Phases per step (medians): sample (prefill + decode, log-probs), reward
  * and advantages, then inside pgUpdate: forward (the policy's forward with
@@ -55,6 +57,7 @@ export interface GrpoBench {
   backend: BackendName;
   detail: string;
   config: ConfigName;
+  share: boolean; // prompts shared by a group run once (prefill and forward); false: the peer's work
   prompts: number;
   group: number;
   promptLen: number;
@@ -86,11 +89,12 @@ function rates(xs: number[]): Rates {
 }
 const median = (xs: number[]): number => rates(xs).median;
 
-export async function grpoBench(backend: BackendName, detail: string, config: ConfigName, quick: boolean): Promise<GrpoBench> {
+export async function grpoBench(backend: BackendName, detail: string, config: ConfigName, quick: boolean, share = true): Promise<GrpoBench> {
   const load0 = loadavg()[0];
   const { prompts: P, group: G, promptLen: Lp, genLen: Lg } = GRPO;
   const warmup = GRPO.warmup, steps = quick ? 3 : GRPO.steps;
   const model = new GPT(modelConfig(config, GRPO.ctx), SEED);
+  model.sharePrefixes = share;
   // ids 0-2 are the tokenizer's PAD/EOS/UNK; 61 characters make the vocabulary 64 (prompts are ids, never text)
   const tokenizer = new CharTokenizer(Array.from({ length: VOCAB - 3 }, (_, i) => String.fromCharCode(48 + i)));
   const policy = new TimedPolicy(model, tokenizer, { name: 'bench', format: 'text' });
@@ -142,7 +146,7 @@ export async function grpoBench(backend: BackendName, detail: string, config: Co
   const msMedian = Object.fromEntries([...PHASES, 'step'].map((k) => [k, median(runs.map((r) => r.ms[k as Phase | 'step']))])) as Record<Phase | 'step', number>;
   const stepsPerSec = rates(sps);
   return {
-    task: 'grpo', backend, detail, config, prompts: P, group: G, promptLen: Lp, genLen: Lg, warmup, steps, stepsPerSec,
+    task: 'grpo', backend, detail, config, share, prompts: P, group: G, promptLen: Lp, genLen: Lg, warmup, steps, stepsPerSec,
     genTokPerSec: { best: stepsPerSec.best * P * G * Lg, median: stepsPerSec.median * P * G * Lg, worst: stepsPerSec.worst * P * G * Lg },
     msMedian, rewardFirst: runs[0].reward, rewardLast: runs[runs.length - 1].reward, load: [load0, loadavg()[0]],
   };
@@ -156,16 +160,16 @@ export function formatPhases(ms: Record<string, number>): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { backend: { type: 'string' }, config: { type: 'string', default: 'small' }, quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: { backend: { type: 'string' }, config: { type: 'string', default: 'small' }, 'no-share': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
   });
   const config = values.config as ConfigName;
   if (!CONFIG_NAMES.includes(config)) throw new Error(`--config ${values.config}: expected one of ${CONFIG_NAMES.join(', ')}`);
   const bi = await initBackend(values.backend);
-  const r = await grpoBench(bi.name, `${bi.name} — ${bi.detail}`, config, values.quick);
+  const r = await grpoBench(bi.name, `${bi.name} — ${bi.detail}`, config, values.quick, !values['no-share']);
   if (values.json) console.log(JSON.stringify(r));
   else {
     console.log(r.detail);
-    console.log(`grpo ${config} on ${r.backend}: ${r.prompts}x${r.group} seqs, ${r.promptLen}+${r.genLen} tokens, ${r.steps} steps (warmup ${r.warmup}): steps/s best ${r.stepsPerSec.best.toFixed(2)} median ${r.stepsPerSec.median.toFixed(2)} worst ${r.stepsPerSec.worst.toFixed(2)}; reward ${r.rewardFirst.toFixed(3)} -> ${r.rewardLast.toFixed(3)}; load ${r.load.join(' -> ')}`);
+    console.log(`grpo ${config} on ${r.backend}${r.share ? '' : ' (no prefix sharing)'}: ${r.prompts}x${r.group} seqs, ${r.promptLen}+${r.genLen} tokens, ${r.steps} steps (warmup ${r.warmup}): steps/s best ${r.stepsPerSec.best.toFixed(2)} median ${r.stepsPerSec.median.toFixed(2)} worst ${r.stepsPerSec.worst.toFixed(2)}; reward ${r.rewardFirst.toFixed(3)} -> ${r.rewardLast.toFixed(3)}; load ${r.load.join(' -> ')}`);
     console.log(`  phases (median): ${formatPhases(r.msMedian)}`);
   }
 }

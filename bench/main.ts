@@ -15,7 +15,8 @@
  *   3. sampling (small config, 64 sequences x 64 new tokens, KV cache), then the peer's;
  *   3b. one GRPO step (small config, 16 prompts x 8 samples, 16 + 16 tokens, one
  *      clipped-ratio update; bench/grpo.ts) through LocalPolicy + pgUpdate, then the
- *      peer's (torch_grpo_bench.py), with the time of a step phase by phase;
+ *      peer's (torch_grpo_bench.py), then flywheel's again without prefix sharing
+ *      (the same work as the peer), with the time of a step phase by phase;
  *   4. the portable path: the other backends (default js and wasm) on the
  *      small config, against TF.js wasm's shipped figure (a constant);
  *   5. self-play (bench/selfplay.ts): policy-value network inference and MCTS simulations/s.
@@ -161,8 +162,11 @@ if (peer.ok) {
   grpoPeer = timed('PyTorch peer GRPO step small', () => runGrpoPeer(dir, { config: 'small', quick: opt.quick }));
   if (!grpoPeer.ok) progress(`PyTorch GRPO peer failed: ${grpoPeer.error}`);
 }
-const grpoRatio = isOk(g) && grpoPeer?.result ? (g as GrpoBench).stepsPerSec.median / grpoPeer.result.steps_per_s.median : null;
-const grpo = { result: g, peer: grpoPeer, ratio: grpoRatio };
+// the same step with every row doing all of its own work, as the peer does (no prefix sharing): how much of the ratio is the engine
+const gSame = timed(`GRPO step small on ${main}, no prefix sharing`, () => child<GrpoBench>(['--backend', main, '--config', 'small', '--no-share'], GRPO_SCRIPT));
+const vsPeer = (r: typeof g): number | null => (isOk(r) && grpoPeer?.result ? (r as GrpoBench).stepsPerSec.median / grpoPeer.result.steps_per_s.median : null);
+const grpoRatio = vsPeer(g), sameWorkRatio = vsPeer(gSame);
+const grpo = { result: g, peer: grpoPeer, ratio: grpoRatio, sameWork: { result: gSame, ratio: sameWorkRatio } };
 
 const portableRows: Row[] = [];
 for (const b of portable) {
@@ -187,7 +191,10 @@ const targets = {
     return { config: c, target: TARGET_TRAIN, ratio: r.ratio, met: r.ratio === null ? null : r.ratio >= TARGET_TRAIN };
   }),
   sample: { target: TARGET_SAMPLE, ratio: sampling.ratio, met: sampling.ratio === null ? null : sampling.ratio >= TARGET_SAMPLE },
-  grpo: { target: TARGET_GRPO, ratio: grpoRatio, met: grpoRatio === null ? null : grpoRatio >= TARGET_GRPO },
+  grpo: {
+    target: TARGET_GRPO, ratio: grpoRatio, met: grpoRatio === null ? null : grpoRatio >= TARGET_GRPO,
+    sameWork: { ratio: sameWorkRatio, met: sameWorkRatio === null ? null : sameWorkRatio >= TARGET_GRPO }, // without prefix sharing
+  },
   portable: portableRows.map((r) => {
     const tps = isOk(r.result) ? (r.result as TrainResult).tokPerSec.median : null;
     const ratio = tps !== null && r.result.config === 'small' ? tps / TFJS_WASM_SMALL : null;
@@ -225,7 +232,7 @@ function report(): void {
   console.log(`flywheel GPT benchmark (${opt.quick ? 'quick' : 'full'}) — node ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}`);
   console.log(`load average before: ${loadBefore.join(' ')}  (the machine is shared: numbers move with the load)`);
   const busiest = Math.max(loadBefore[0], loadAfter[0], ...[...train, sampling, ...portableRows].flatMap((r) => (isOk(r.result) ? r.result.load : [])),
-    ...(isOk(grpo.result) ? (grpo.result as GrpoBench).load : []));
+    ...[grpo.result, grpo.sameWork.result].flatMap((r) => (isOk(r) ? (r as GrpoBench).load : [])));
   if (busiest > cpus().length) {
     console.log(`WARNING: the 1-minute load reached ${busiest.toFixed(1)} on ${cpus().length} CPUs: other processes competed for the cores, so absolute figures`);
     console.log('         are low and the ratios to PyTorch are not representative (its OpenMP threads busy-wait and suffer most from oversubscription).');
@@ -265,6 +272,11 @@ function report(): void {
     console.log(`  flywheel, where a step goes (median ms): ${formatPhases(r.msMedian)}`);
     if (p) console.log(`  PyTorch, where a step goes (median ms): sample ${p.ms_median.sample.toFixed(1)}, reward+adv ${p.ms_median.reward.toFixed(1)}, fwd+bwd+opt ${p.ms_median.train.toFixed(1)}; step ${p.ms_median.step.toFixed(1)}`);
   } else console.log(`  failed: ${(grpo.result as Failed).error}`);
+  if (isOk(grpo.sameWork.result)) {
+    const r = grpo.sameWork.result as GrpoBench;
+    console.log(`  the same work as the peer (flywheel runs a prompt its group shares once, in prefill and in the update's forward; here every row runs its own):`);
+    console.log(`    ${r.backend}: ${r.stepsPerSec.median.toFixed(2)} steps/s (load ${r.load.join('->')}); ratio ${ratioStr(grpo.sameWork.ratio)}: ${verdict(targets.grpo.sameWork.met)}; ${formatPhases(r.msMedian)}`);
+  } else console.log(`  no prefix sharing: failed: ${(grpo.sameWork.result as Failed).error}`);
   if (grpo.peer && !grpo.peer.ok) console.log(`  PyTorch GRPO peer failed (${grpo.peer.command}): ${grpo.peer.error}`);
 
   if (portableRows.length) {

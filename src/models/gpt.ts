@@ -99,6 +99,13 @@ export class GPT {
   readonly h: Block[];
   readonly ln_f: LayerNorm;
   readonly valueHead: Linear | null; // (1, C)
+  /**
+   * Rows that share a prefix (an RL group's prompt) run its positions once,
+   * in prefill and in forward, with the same results per row. false makes
+   * every row do all of its own work, as a framework without prefix sharing
+   * does (the like-for-like row of the bench).
+   */
+  sharePrefixes = true;
 
   /** Weights N(0, 0.02), biases 0, LayerNorm gains 1 (as the PyTorch peer initializes). */
   constructor(config: GPTConfig, seed = 0) {
@@ -134,14 +141,14 @@ export class GPT {
   /**
    * ids (B*T, row-major) -> logits (B, T, V) [+ values (B, T)]. Sequences
    * that share a prefix (an RL group's prompt) run its positions once
-   * (shared_prefix.ts) unless share is false; the outputs are the same
+   * (shared_prefix.ts) unless share (default: sharePrefixes) is false; the outputs are the same
    * either way, up to float rounding.
    */
   forward(ids: Int32Array, B: number, T: number, opts: { share?: boolean } = {}): GPTOutput {
     const c = this.config;
     if (ids.length !== B * T) throw new Error(`GPT.forward: ${ids.length} ids for B=${B} x T=${T}`);
     if (T > c.blockSize) throw new Error(`GPT.forward: sequence length ${T} exceeds blockSize ${c.blockSize}`);
-    const packed = opts.share === false ? null : planSharedRows(ids, B, T);
+    const packed = (opts.share ?? this.sharePrefixes) ? planSharedRows(ids, B, T) : null;
     if (packed) return this.forwardPacked(packed);
     const pos = new Int32Array(T).map((_, i) => i);
     let x = O.add(this.wte.forward(ids, [B, T]), this.wpe.forward(pos, [T])); // (B, T, C)
@@ -197,7 +204,7 @@ export class GPT {
       if (u === undefined) seen.set(key, (u = distinct.push(p) - 1));
       from[b] = u;
     });
-    if (distinct.length === B) return this.passNoGrad(cache, blockIds(prompts, L), L);
+    if (distinct.length === B || !this.sharePrefixes) return this.passNoGrad(cache, blockIds(prompts, L), L);
     const sub = cache.rowsSharing(this, distinct.length);
     this.passNoGrad(sub, blockIds(distinct, L), L);
     cache.copyRows(sub, from);
