@@ -72,7 +72,7 @@ export const grpo: RLAlgorithm = {
     // 2. advantages
     const adv = groupAdvantages(batch.map((t) => t.reward), G, c.loss !== 'dr_grpo');
     const refLp = ctx.ref && c.klCoef > 0 ? referenceLogprobs(ctx.ref, batch) : null;
-    const items: PGItem[] = batch.map((traj, i) => ({ traj, advantages: broadcastAdvantage(traj, adv[i]), refLogprobs: refLp?.[i] }));
+    const items: PGItem[] = batch.map((traj, i) => ({ traj, advantages: broadcastAdvantage(traj, adv[i]), refLogprobs: refLp?.logprobs[i] }));
 
     // 3. clipped policy-gradient updates
     const loss: PGLossConfig = {
@@ -85,7 +85,7 @@ export const grpo: RLAlgorithm = {
       const j = batch.indexOf(t);
       return j < 0 ? null : adv[j];
     });
-    return { trajectories: sampled, advantages, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops, stats: { ...stats.mean, draws, trainedGroups: batch.length / G } };
+    return { trajectories: sampled, advantages, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops + (refLp?.flops ?? 0), stats: { ...stats.mean, draws, trainedGroups: batch.length / G } };
   },
 };
 

@@ -169,14 +169,25 @@ export function nllUpdate(policy: TrainablePolicy, opt: AdamW, trajs: readonly T
   });
 }
 
-/** Reference log-probs for KL: the frozen policy scores each trajectory's tokens (aligned with them, 0 before the first action). */
-export function referenceLogprobs(ref: TrainablePolicy, trajs: readonly Trajectory[]): Float32Array[] {
+/**
+ * Reference log-probs for KL: the frozen policy scores each trajectory's
+ * tokens (aligned with them, 0 before the first action), and the FLOPs of
+ * that forward pass (a third of a training pass over the same batch).
+ */
+export function referenceLogprobs(ref: TrainablePolicy, trajs: readonly Trajectory[]): { logprobs: Float32Array[]; flops: number } {
   const scores = ref.score(trajs.map((t) => t.tokens), trajs.map(() => 1));
-  return trajs.map((t, i) => {
+  const logprobs = trajs.map((t, i) => {
     const out = new Float32Array(t.tokens.length);
     for (let j = 1; j < t.tokens.length; j++) if (t.mask[j]) out[j] = scores[i][j - 1];
     return out;
   });
+  const T = Math.max(1, ...trajs.map((t) => t.tokens.length - 1));
+  return { logprobs, flops: forwardFlops(ref, trajs.length, T) };
+}
+
+/** FLOPs of a forward pass (no backward) over a (B, T) batch: a third of 6N per token plus attention. */
+export function forwardFlops(policy: TrainablePolicy, B: number, T: number): number {
+  return (B * T * policy.flops().trainPerToken(Math.min(T, policy.contextLength))) / 3;
 }
 
 /** A per-trajectory advantage broadcast over its action tokens. */

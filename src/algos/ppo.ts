@@ -29,7 +29,7 @@
 import { noGrad } from '../tensor/tensor.ts';
 import { withPool } from '../tensor/pool.ts';
 import type { TrainablePolicy } from '../policy/types.ts';
-import { packTrajectories, referenceLogprobs, type PGItem } from './pg.ts';
+import { forwardFlops, packTrajectories, referenceLogprobs, type PGItem } from './pg.ts';
 import { epochsOfUpdates } from './grpo.ts';
 import type { RLAlgorithm, StepContext, StepOutput } from './rl.ts';
 import { rollout, type Trajectory } from './rollout.ts';
@@ -43,7 +43,7 @@ export function actionValues(policy: TrainablePolicy, trajs: readonly Trajectory
   if (!policy.hasValueHead) throw new Error('PPO needs a policy with a value head');
   const batch = packTrajectories(trajs);
   const values = withPool(() => noGrad(() => Float32Array.from(policy.forward(batch).values!.data))); // (B, T)
-  const flops = (batch.B * batch.T * policy.flops().trainPerToken(Math.min(batch.T, policy.contextLength))) / 3;
+  const flops = forwardFlops(policy, batch.B, batch.T);
   const perTraj = trajs.map((t, b) => {
     const out = new Float32Array(t.tokens.length);
     for (let j = 1; j < t.tokens.length; j++) if (t.mask[j]) out[j] = values[b * batch.T + j - 1]; // position j-1 reads the state before token j
@@ -86,13 +86,13 @@ export const ppo: RLAlgorithm = {
     const trajs = await rollout(ctx.env, ctx.policy, ctx.drawTasks(c.prompts), { group: c.group, sampling: ctx.sampling, verifyTimeoutMs: c.verifyTimeoutMs });
     const { values, flops: valueFlops } = actionValues(ctx.policy, trajs);
     const refLp = ctx.ref && c.klCoef > 0 ? referenceLogprobs(ctx.ref, trajs) : null;
-    const items: PGItem[] = trajs.map((traj, i) => ({ traj, ...gae(traj, values[i], c.gamma, c.lambda), refLogprobs: refLp?.[i] }));
+    const items: PGItem[] = trajs.map((traj, i) => ({ traj, ...gae(traj, values[i], c.gamma, c.lambda), refLogprobs: refLp?.logprobs[i] }));
     const meanAdv = items.map((it) => firstAction(it.traj, it.advantages));
     whiten(items);
     const stats = epochsOfUpdates(ctx, items, { normalization: 'token', clipLow: c.clipLow, clipHigh: c.clipHigh, klCoef: c.klCoef, vfCoef: c.vfCoef, maxTokens: c.maxTokens });
     const v0 = trajs.map((t, i) => firstAction(t, values[i]));
     return {
-      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops + valueFlops, // the value pass is PPO's extra cost
+      trajectories: trajs, advantages: meanAdv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops + valueFlops + (refLp?.flops ?? 0), // the value pass is PPO's extra cost; the reference's (--kl) is every algorithm's
       stats: { ...stats.mean, value: v0.reduce((a, b) => a + b, 0) / Math.max(1, v0.length) },
     };
   },

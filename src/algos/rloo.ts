@@ -38,8 +38,8 @@ export const rloo: RLAlgorithm = {
     const trajs = await rollout(ctx.env, ctx.policy, ctx.drawTasks(c.prompts), { group: c.group, sampling: ctx.sampling, verifyTimeoutMs: c.verifyTimeoutMs });
     const adv = leaveOneOutAdvantages(trajs.map((t) => t.reward), c.group);
     const refLp = ctx.ref && c.klCoef > 0 ? referenceLogprobs(ctx.ref, trajs) : null;
-    const items = trajs.map((traj, i) => ({ traj, advantages: broadcastAdvantage(traj, adv[i]), refLogprobs: refLp?.[i] }));
+    const items = trajs.map((traj, i) => ({ traj, advantages: broadcastAdvantage(traj, adv[i]), refLogprobs: refLp?.logprobs[i] }));
     const stats = epochsOfUpdates(ctx, items, { normalization: 'constant', clipLow: c.clipLow, clipHigh: c.clipHigh, klCoef: c.klCoef, vfCoef: 0, maxTokens: c.maxTokens });
-    return { trajectories: trajs, advantages: adv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops, stats: stats.mean };
+    return { trajectories: trajs, advantages: adv, trainTokens: stats.trainTokens, trainFlops: stats.trainFlops + (refLp?.flops ?? 0), stats: stats.mean };
   },
 };

@@ -103,10 +103,11 @@ test('a task space too small to hold training tasks apart from the held-out ones
   await assert.rejects(run({ steps: 1, evalTasks: 8 }, { family: tiny }), (e: unknown) => e instanceof UserError && /held-out/.test((e as Error).message));
 });
 
-test("PPO's costs count the forward pass that reads the value head (a third of a training pass), which GRPO does not run", async () => {
+test("PPO's costs count the forward pass that reads the value head (a third of a training pass), which GRPO does not run; --kl adds the reference's forward to every algorithm's", async () => {
   const one = { steps: 1, evalTasks: 8 };
   const ppo = (await run({ ...one, algo: 'ppo' })).res.costs, grpo = (await run({ ...one, algo: 'grpo' })).res.costs;
-  for (const [name, c, extra] of [['ppo', ppo, 4 / 3], ['grpo', grpo, 1]] as const) {
+  const rlooKl = (await run({ ...one, algo: 'rloo', klCoef: 0.05 })).res.costs, ppoKl = (await run({ ...one, algo: 'ppo', klCoef: 0.05 })).res.costs;
+  for (const [name, c, extra] of [['ppo', ppo, 4 / 3], ['grpo', grpo, 1], ['rloo', rlooKl, 4 / 3], ['ppo', ppoKl, 5 / 3]] as const) {
     const B = c.samples, T = c.tokensTrained / B; // one step, one update over the (B, T) batch
     const perToken = toyPolicy(0, name === 'ppo').flops().trainPerToken(T); // the value head's weights count too
     assert.ok(Math.abs(c.trainFlops - extra * c.tokensTrained * perToken) < 1e-6 * c.trainFlops, `${name}: trainFlops ${c.trainFlops}, expected ${extra} x ${c.tokensTrained} x ${perToken}`);
