@@ -27,7 +27,7 @@ const int64_t kSplitMacs = 1 << 18;
 // (columns) long, beyond the first split: each panel repacks the operand the
 // panels share (B for row panels), about 16/length of its multiply time.
 #ifndef FW_MIN_PANEL
-#define FW_MIN_PANEL 512
+#define FW_MIN_PANEL 1024
 #endif
 #ifndef FW_MAX_PANELS
 #define FW_MAX_PANELS 8
