@@ -331,11 +331,15 @@ static void gpt_chunk(const GptStep& s, int64_t b0, int64_t b1) {
 
 void gpt_step(const GptStep& s) {
   const int64_t nthreads = pool().size();
-  // sequences per chunk: about kChunkRows rows, and at least one chunk per thread
+  // sequences per chunk: about kChunkRows rows, and at least one chunk per
+  // thread; a multiple of kRowBlock, so every chunk starts at a multiple of
+  // kRowBlock rows (and of kRowBlock sequences, for the head): its 8-row
+  // blocks are then the blocks of 8 from row 0 of the whole pass, and each
+  // row is computed in the same sgemm shape on any number of threads
   int64_t seqs = (kChunkRows + s.Lq - 1) / s.Lq;
   const int64_t even = (s.B + nthreads - 1) / nthreads;
   if (seqs > even) seqs = even;
-  if (seqs < 1) seqs = 1;
+  seqs = (seqs + kRowBlock - 1) / kRowBlock * kRowBlock;
   const int64_t nchunks = (s.B + seqs - 1) / seqs;
   pool().run(nchunks, [&](int64_t c) {
     const int64_t b0 = c * seqs, b1 = b0 + seqs < s.B ? b0 + seqs : s.B;

@@ -151,26 +151,36 @@ void add_bias(float* __restrict y, const float* __restrict bias, int64_t rows, i
   });
 }
 
+// Partial sums a reduction over rows keeps at most (each is `width` floats
+// of scratch, summed on the caller at the end).
+const int64_t kMaxPartials = 16;
+
 // Runs body(r0, r1, acc) over row chunks in parallel, where acc points at
 // `width` floats to accumulate into: `out` itself for the first chunk,
-// zeroed scratch for the others, summed into `out` at the end.
+// zeroed scratch for the others, summed into `out` in chunk order at the
+// end. The chunks depend on rows and grain only (num_chunks), so the sums
+// are the same on any number of threads.
 template <class F>
 static void rows_with_partials(int64_t rows, int64_t grain, float* out, int64_t width, F body) {
-  int64_t nthreads = pool().size();
-  int64_t nchunks = rows / (grain > 0 ? grain : 1);
-  if (nchunks > nthreads) nchunks = nthreads;
+  const int64_t nchunks = num_chunks(rows, grain, kMaxPartials);
   if (nchunks <= 1) {
     body((int64_t)0, rows, out);
     return;
   }
-  std::vector<float> scratch((size_t)((nchunks - 1) * width), 0.0f);
+  // One partial per chunk after the first, each on cache lines of its own
+  // (64-byte aligned, a multiple of 16 floats apart): two threads adding
+  // into neighbouring partials row after row would otherwise fight over the
+  // line they share.
+  const int64_t stride = (width + 15) & ~(int64_t)15;
+  std::vector<float> buf((size_t)((nchunks - 1) * stride + 16), 0.0f);
+  float* scratch = buf.data() + ((64 - (uintptr_t)buf.data() % 64) % 64) / sizeof(float);
   int64_t per = (rows + nchunks - 1) / nchunks;
   pool().run(nchunks, [&](int64_t c) {
     int64_t r0 = c * per, r1 = r0 + per < rows ? r0 + per : rows;
-    if (r0 < r1) body(r0, r1, c == 0 ? out : scratch.data() + (c - 1) * width);
+    if (r0 < r1) body(r0, r1, c == 0 ? out : scratch + (c - 1) * stride);
   });
   for (int64_t c = 1; c < nchunks; c++) {
-    const float* s = scratch.data() + (c - 1) * width;
+    const float* s = scratch + (c - 1) * stride;
     for (int64_t j = 0; j < width; j++) out[j] += s[j];
   }
 }
@@ -365,10 +375,11 @@ void embedding(const float* table, const int32_t* ids, float* out, int64_t n, in
 
 void embedding_backward(const float* __restrict dOut, const int32_t* ids, float* __restrict dTable, int64_t n,
                         int64_t dim) {
-  // Ids repeat, so rows would race: split the columns instead.
+  // Ids repeat, so rows would race: split the columns instead (each column
+  // sums its rows in order, however the columns are cut).
   const int64_t cgrain = 256;
   int64_t nchunks = n * dim >= kGrainCheap ? dim / cgrain : 1;
-  if (nchunks > pool().size()) nchunks = pool().size();
+  if (nchunks > kMaxChunks) nchunks = kMaxChunks;
   if (nchunks < 1) nchunks = 1;
   const int64_t per = ((dim + nchunks - 1) / nchunks + 15) & ~(int64_t)15;
   pool().run(nchunks, [&](int64_t c) {

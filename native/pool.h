@@ -72,23 +72,27 @@ class Pool {
 // The process-wide pool the kernels share.
 Pool& pool();
 
-// Splits [0, n) into contiguous ranges of at least `grain` items, up to 4
-// per thread (so a thread that gets descheduled on a busy machine leaves
-// work for the others), and runs fn(begin, end) on each in parallel. Small
-// ranges run inline.
+// How a parallel_for cuts [0, n): into chunks of at least `grain` items, at
+// most kMaxChunks of them (several per thread, so a thread that gets
+// descheduled on a busy machine leaves work for the others). The cut is a
+// function of n and grain only, never of the thread count: a kernel whose
+// chunks add partial sums, or whose vector loops start at a chunk's first
+// item, then gives the same bits on any number of threads.
+const int64_t kMaxChunks = 32;
+
+inline int64_t num_chunks(int64_t n, int64_t grain, int64_t max_chunks = kMaxChunks) {
+  if (grain < 1) grain = 1;
+  if (n < 2 * grain) return 1;
+  return n / grain < max_chunks ? n / grain : max_chunks;
+}
+
+// Runs fn(begin, end) on each chunk of [0, n) (see num_chunks), in parallel;
+// on one thread, or with one chunk, in order on the caller.
 template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {
-  Pool& p = pool();
-  int64_t nthreads = p.size();
   if (n <= 0) return;
-  if (nthreads <= 1 || n < 2 * grain) {
-    fn((int64_t)0, n);
-    return;
-  }
-  int64_t nchunks = n / grain;
-  if (nchunks > 4 * nthreads) nchunks = 4 * nthreads;
-  int64_t per = (n + nchunks - 1) / nchunks;
-  p.run(nchunks, [&](int64_t c) {
+  const int64_t nchunks = num_chunks(n, grain), per = (n + nchunks - 1) / nchunks;
+  pool().run(nchunks, [&](int64_t c) {
     int64_t b = c * per, e = b + per < n ? b + per : n;
     if (b < e) fn(b, e);
   });

@@ -4,13 +4,14 @@
  * when a table has no gptStep): prefill and decode logits agree within 1e-5
  * relative at every step of ragged batches, and seeded sampling gives the
  * same tokens, with log-probs within 1e-4, on the sampling and GRPO bench
- * workloads. Batches are sized so the kernel's chunks and 8-row blocks end
- * unevenly.
+ * workloads; and the kernel gives the same bits on 1, 2 and 3 threads.
+ * Batches are sized so the kernel's chunks and 8-row blocks end unevenly.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.ts';
-import { initBackend, K, useKernels } from '../../src/tensor/backend.ts';
+import { backendInfo, initBackend, K, useKernels } from '../../src/tensor/backend.ts';
+import { setNativeThreads } from '../../src/tensor/kernels/native.ts';
 import { GPT, type GPTConfig } from '../../src/models/gpt.ts';
 import { sample, type SampleOptions } from '../../src/models/sample.ts';
 
@@ -90,5 +91,28 @@ test('gptStep: seeded sampling gives the composed pass\'s tokens (sampling and G
     assert.deepEqual(got.tokens, want.tokens, `${what}: tokens`);
     // a log-prob is a difference of logits (tens here), each within 1e-5 relative
     got.logprobs.forEach((lp, b) => lp.forEach((x, j) => assert.ok(Math.abs(x - want.logprobs[b][j]) <= 1e-4, `${what}: row ${b} log-prob ${j}: ${x} vs ${want.logprobs[b][j]}`)));
+  }
+});
+
+test('gptStep: the same logits, bit for bit, on 1, 2 and 3 threads (prefill and decode, ragged batches)', { skip }, () => {
+  const cfg: GPTConfig = { vocabSize: 29, blockSize: 24, nLayer: 2, nEmbd: 48, nHead: 3, valueHead: false };
+  const m = spreadModel(cfg, 5), rng = new Rng(6);
+  const configured = backendInfo()!;
+  const threads = Number(/(\d+) thread/.exec(configured.detail)?.[1] ?? 1);
+  try {
+    for (const [B, L] of [[37, 5], [130, 3], [3, 20], [24, 1], [12, 16]]) {
+      const seqs = Array.from({ length: B }, () => Array.from({ length: cfg.blockSize }, () => rng.int(cfg.vocabSize)));
+      let first: Float32Array[] | null = null;
+      for (const t of [1, 2, 3]) {
+        setNativeThreads(t);
+        const cache = m.newCache(B), logits = [m.prefill(cache, seqs.map((s) => s.slice(0, L))).slice()];
+        for (let p = L; p < Math.min(cfg.blockSize, L + 4); p++) logits.push(m.decode(cache, seqs.map((s) => s[p])).slice());
+        cache.release();
+        if (!first) first = logits;
+        else logits.forEach((l, i) => assert.deepEqual(new Uint32Array(l.buffer), new Uint32Array(first![i].buffer), `B=${B} prompt ${L}, step ${i}: threads=${t} against threads=1`));
+      }
+    }
+  } finally {
+    setNativeThreads(threads);
   }
 });

@@ -48,15 +48,29 @@ function close(got: Float32Array, want: Float32Array, what: string): void {
   }
 }
 
-/** Runs call on ref and native, on each thread count, with private copies of outs (random, so accumulation is checked). */
+/** Asserts got and want hold the same bits (NaNs included). */
+function sameBits(got: Float32Array, want: Float32Array, what: string): void {
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length), w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  assert.equal(g.length, w.length, `${what}: length`);
+  for (let i = 0; i < w.length; i++) if (g[i] !== w[i]) assert.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]} bit for bit`);
+}
+
+/**
+ * Runs call on ref and native, on each thread count, with private copies of
+ * outs (random, so accumulation is checked): native is close to ref, and
+ * the same bits on every thread count.
+ */
 function both(what: string, outs: Float32Array[], call: (k: Kernels, outs: Float32Array[]) => void): void {
   const want = outs.map((o) => o.slice());
   call(R, want);
+  let first: Float32Array[] | null = null;
   for (const t of THREADS) {
     setNativeThreads(t);
     const got = outs.map((o) => o.slice());
     call(N, got);
     got.forEach((g, i) => close(g, want[i], `${what} threads=${t} [out ${i}]`));
+    if (first) got.forEach((g, i) => sameBits(g, first![i], `${what} threads=${t} against threads=${THREADS[0]} [out ${i}]`));
+    else first = got;
   }
 }
 
