@@ -55,6 +55,14 @@ export interface TrainFlags {
   clip: number;
   clipHigh?: number;
   kl: number;
+  gradClip: number;
+  weightDecay: number;
+  maxDraws: number;
+  gamma: number;
+  lambda: number;
+  vfCoef: number;
+  eiEpochs: number;
+  eiBatch: number;
   evalEvery: number;
   evalTasks: number;
   evalSamples: number;
@@ -73,7 +81,8 @@ const RL_KEYS: Record<string, keyof RLConfig> = {
   algo: 'algo', steps: 'steps', prompts: 'prompts', group: 'group', difficulty: 'difficulties', temperature: 'temperature', topP: 'topP',
   maxTokens: 'maxTokens', lr: 'lr', warmup: 'warmup', epochs: 'epochs', minibatches: 'minibatches', loss: 'loss', clip: 'clipLow',
   clipHigh: 'clipHigh', kl: 'klCoef', evalEvery: 'evalEvery', evalTasks: 'evalTasks', evalSamples: 'evalSamples', checkpointEvery: 'checkpointEvery',
-  threshold: 'threshold', verifyTimeout: 'verifyTimeoutMs', rolloutCap: 'rolloutCap', seed: 'seed',
+  threshold: 'threshold', verifyTimeout: 'verifyTimeoutMs', rolloutCap: 'rolloutCap', seed: 'seed', gradClip: 'gradClip',
+  weightDecay: 'weightDecay', maxDraws: 'maxDraws', gamma: 'gamma', lambda: 'lambda', vfCoef: 'vfCoef', eiEpochs: 'eiEpochs', eiBatch: 'eiBatch',
 };
 
 // ---------------------------------------------------------------- environment and policy
@@ -232,8 +241,25 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     temperature: flags.temperature, topP: flags.topP, maxTokens: flags.maxTokens ?? 0, lr: flags.lr, warmup: flags.warmup, epochs: flags.epochs,
     minibatches: flags.minibatches, loss: flags.loss, clipLow: flags.clip, clipHigh: flags.clipHigh ?? flags.clip, klCoef: flags.kl,
     evalEvery: flags.evalEvery, evalTasks: flags.evalTasks, evalSamples: flags.evalSamples, checkpointEvery: flags.checkpointEvery, threshold: flags.threshold,
-    verifyTimeoutMs: flags.verifyTimeout, rolloutCap: flags.rolloutCap, seed: flags.seed,
+    verifyTimeoutMs: flags.verifyTimeout, rolloutCap: flags.rolloutCap, seed: flags.seed, gradClip: flags.gradClip, weightDecay: flags.weightDecay,
+    maxDraws: flags.maxDraws, gamma: flags.gamma, lambda: flags.lambda, vfCoef: flags.vfCoef, eiEpochs: flags.eiEpochs, eiBatch: flags.eiBatch,
   };
+  if (!flags.resume) {
+    // a flag its algorithm never reads would change nothing, silently
+    const only: [string, boolean][] = [
+      ['loss', config.algo === 'grpo'], ['maxDraws', config.algo === 'grpo' && config.loss === 'dapo'],
+      ['gamma', config.algo === 'ppo'], ['lambda', config.algo === 'ppo'], ['vfCoef', config.algo === 'ppo'],
+      ['eiEpochs', config.algo === 'ei'], ['eiBatch', config.algo === 'ei'],
+      ...(['epochs', 'minibatches', 'clip', 'clipHigh', 'kl'] as const).map((k): [string, boolean] => [k, config.algo !== 'ei']),
+    ];
+    for (const [key, applies] of only) {
+      if (flags.given.has(key) && !applies) {
+        const who = key === 'loss' ? '--algo grpo' : key === 'maxDraws' ? '--algo grpo --loss dapo'
+          : key.startsWith('ei') ? '--algo ei' : ['gamma', 'lambda', 'vfCoef'].includes(key) ? '--algo ppo' : '--algo grpo, rloo and ppo';
+        throw new UserError(`${flagName(key)} applies to ${who} only; this run is --algo ${config.algo}${config.algo === 'grpo' ? ` --loss ${config.loss}` : ''}`);
+      }
+    }
+  }
   if (config.algo === 'rloo' && config.group < 2) throw new UserError('--algo rloo needs --group of at least 2 (the baseline leaves one out)');
   const s = await startRL({ out: flags.out, resume: !!flags.resume, force: !!flags.force, env, source, init, config, quiet: flags.quiet, flagsGiven: given, log });
   if (s.result.interrupted) return;

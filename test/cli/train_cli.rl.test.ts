@@ -98,7 +98,24 @@ test('train user mistakes: an unknown environment, a game, a tokenizer that cann
   fail(fw('train', '--env', envFile, '--out', join(tmp, 'x4')), /--init CHECKPOINT/);
   fail(fw('train', '--env', envFile, '--init', init, '--algo', 'sac'), /argument 'sac' is invalid/);
   fail(fw('train', '--env', envFile, '--init', init, '--difficulty', '7', '--out', join(tmp, 'x5')), /--difficulty 7 is out of range/);
-  for (const d of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.ok(!existsSync(join(tmp, d, 'checkpoint')), `nothing written to ${d}`);
+  fail(fw('train', '--env', envFile, '--init', init, '--algo', 'grpo', '--gamma', '0.9', '--out', join(tmp, 'x6')), /--gamma applies to --algo ppo only; this run is --algo grpo/);
+  fail(fw('train', '--env', envFile, '--init', init, '--algo', 'ei', '--epochs', '2', '--out', join(tmp, 'x7')), /--epochs applies to --algo grpo, rloo and ppo only; this run is --algo ei/);
+  for (const d of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']) assert.ok(!existsSync(join(tmp, d, 'checkpoint')), `nothing written to ${d}`);
+});
+
+test('the algorithms\' own settings are flags, saved in the resolved config', () => {
+  const ppo = join(tmp, 'ppo-flags');
+  const r = fw('train', '--env', envFile, '--init', init, '--algo', 'ppo', '--steps', '1', '--prompts', '4', '--group', '2', '--eval-tasks', '4', '--force',
+    '--gamma', '0.9', '--lambda', '0.8', '--vf-coef', '0.25', '--grad-clip', '0.5', '--out', ppo, '--quiet');
+  assert.equal(r.code, 0, r.err);
+  const rl = JSON.parse(readFileSync(join(ppo, 'config.json'), 'utf8')).rl;
+  assert.deepEqual([rl.gamma, rl.lambda, rl.vfCoef, rl.gradClip], [0.9, 0.8, 0.25, 0.5]);
+  const ei = join(tmp, 'ei-flags');
+  const e = fw('train', '--env', envFile, '--init', init, '--algo', 'ei', '--steps', '1', '--prompts', '4', '--group', '2', '--eval-tasks', '4', '--force',
+    '--ei-epochs', '3', '--ei-batch', '5', '--out', ei, '--quiet');
+  assert.equal(e.code, 0, e.err);
+  const eiRl = JSON.parse(readFileSync(join(ei, 'config.json'), 'utf8')).rl;
+  assert.deepEqual([eiRl.eiEpochs, eiRl.eiBatch], [3, 5]);
 });
 
 test('eval without --out writes runs/eval-<checkpoint>-<env> in the working directory and replaces its own earlier checkpoint evaluation there', () => {
