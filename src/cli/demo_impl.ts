@@ -152,7 +152,7 @@ export async function runDemo(flags: DemoFlags): Promise<void> {
   const summary = {
     env: family.id, difficulty: plan.difficulty, seed: flags.seed,
     teacher, sft: sftAcc, rl: rlAcc, seconds, phases,
-    accuracy_note: 'overall/easy/hard: sampled at temperature 1 (4 per held-out task); greedy: temperature 0',
+    accuracy_note: `overall/easy/hard: sampled at temperature 1 (${plan.heldout.samples} per held-out task); greedy: temperature 0`,
     checkpoint: session.result.checkpoint, report: run.path(RUN_FILES.report), run: run.dir,
   };
   run.writeJson(RUN_FILES.summary, summary);
