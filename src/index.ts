@@ -21,6 +21,17 @@ export { LocalPolicy, type LocalPolicyOptions } from './policy/local.ts';
 export { OpenAIPolicy, type OpenAIPolicyOptions, type Usage as OpenAIUsage } from './policy/openai.ts';
 export { encodeChat, encodeExample, encodePrompt, encodeReply, decodeReply, type Message, type PromptFormat } from './policy/format.ts';
 export type { Completion, Policy, SamplingParams, TokenPolicy, TrainablePolicy, TokenSample, TokenBatch, PolicyForward } from './policy/types.ts';
+// the RL loop: one shared loop (trainRL) over an algorithm (ALGORITHMS.grpo | rloo | ppo | ei), rollouts and held-out evaluation
+export { trainRL, type RLRun, type RLResult, type RLAlgorithm, type StepContext, type StepOutput, type EvalPoint } from './algos/rl.ts';
+export { ALGORITHMS } from './algos/algorithms.ts';
+export { RL_DEFAULTS, ALGOS, GRPO_LOSSES, HELDOUT_SEED_BASE, type RLConfig, type AlgoName, type GrpoLoss } from './algos/rl_config.ts';
+export { rollout, type RolloutEnv, type RolloutOptions, type Trajectory, type TaskRef as RolloutTask } from './algos/rollout.ts';
+export { evaluate, heldoutTasks, type EvalOptions, type EvalResult } from './algos/evaluate.ts';
+export { groupAdvantages } from './algos/grpo.ts';
+export { leaveOneOutAdvantages } from './algos/rloo.ts';
+export { gae } from './algos/ppo.ts';
+export { pgUpdate, nllUpdate, type PGItem, type PGLossConfig, type UpdateStats } from './algos/pg.ts';
+export { RolloutStore } from './runs/rollouts.ts';
 // measurement (pure functions over numbers) and self-contained HTML reports (pure: they return strings)
 export { passAtK, meanPassAtK, passAtKs, type PassCount } from './measure/passk.ts';
 export { modelFlops, CostMeter, costsBetween, totalFlops, zeroCosts, type Costs, type FlopsModel, type ModelFlops } from './measure/flops.ts';

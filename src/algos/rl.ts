@@ -113,6 +113,9 @@ const WARN = { truncated: 0.5, zeroVariance: 0.9, verifierErrors: 0.05 };
 export async function trainRL(r: RLRun): Promise<RLResult> {
   const cfg = r.config;
   const { policy } = r;
+  // the CLI fills these from the environment (resolveForEnv); a library caller sets them
+  if (!(cfg.maxTokens >= 1)) throw new UserError(`config.maxTokens must be at least 1 (new tokens a reply may take), got ${cfg.maxTokens}`);
+  if (!cfg.difficulties.length) throw new UserError('config.difficulties is empty: give the difficulty levels to train (and evaluate) on');
   const opt = new AdamW(policy.params(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
   const taskRng = new Rng(`tasks:${cfg.seed}`);
   let state: RLState = { step: 0, seedCursor: 0, optStep: 0, costs: { samples: 0, tokensSampled: 0, tokensTrained: 0, sampleFlops: 0, trainFlops: 0, evalSamples: 0 } };
