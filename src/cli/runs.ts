@@ -88,6 +88,15 @@ export async function readRun(path: string, root?: string): Promise<RunRow> {
   } else if (run.kind === 'rl') {
     const first = evals[0]?.accuracy, final = evals.at(-1)?.accuracy;
     Object.assign(figures, { start: first?.overall ?? null, overall: final?.overall ?? null, easy: final?.easy ?? null, hard: final?.hard ?? null, samples: evals.at(-1)?.samples ?? null });
+    // multi-turn: the episode measures, greedy (recovery = share of first misses that end right)
+    type Episodes = { greedy: { firstAttempt: number | null; recovery: number | null }; afterMistake: { recovery: number | null } | null } | null | undefined;
+    const e0 = (evals[0] as { episodes?: Episodes } | undefined)?.episodes, e1 = (evals.at(-1) as { episodes?: Episodes } | undefined)?.episodes;
+    if (e1) {
+      Object.assign(figures, {
+        firstAttempt: e1.greedy.firstAttempt, recoveryStart: e0?.greedy.recovery ?? null, recovery: e1.greedy.recovery,
+        afterMistakeStart: e0?.afterMistake?.recovery ?? null, afterMistake: e1.afterMistake?.recovery ?? null,
+      });
+    }
     const se = summary?.sampleEfficiency as { samples: number; flops: number } | null | undefined;
     figures.toThreshold = se ? se.samples : null;
     figures.flopsToThreshold = se ? se.flops : null;
@@ -104,7 +113,7 @@ export async function readRun(path: string, root?: string): Promise<RunRow> {
 }
 
 /** Figures that are fractions, shown as percentages. */
-const PERCENT = new Set(['start', 'overall', 'easy', 'hard', 'teacher', 'sft', 'rl']);
+const PERCENT = new Set(['start', 'overall', 'easy', 'hard', 'teacher', 'sft', 'rl', 'firstAttempt', 'recoveryStart', 'recovery', 'afterMistakeStart', 'afterMistake']);
 
 function fmt(v: unknown, key = ''): string {
   if (v === null || v === undefined) return '-';

@@ -70,6 +70,7 @@ test('a multi-turn teacher with a blind spot -> sft -> grpo, rloo, ppo and ei ea
     assert.ok(demos.episodes.recovery < 0.3, `the teacher recovers from ${demos.episodes.recovery} of its misses`);
     ok(fw('sft', '--data', join(dir, 'demos.jsonl'), '--preset', 'tiny', '--block-size', '16', '--steps', '400', '--out', join(dir, 'sft'), '--quiet'), 'sft');
 
+    const measured = new Map<string, { before: { greedy: Stats; afterMistake: Stats }; after: { greedy: Stats; afterMistake: Stats } }>();
     for (const algo of ['grpo', 'rloo', 'ppo', 'ei']) {
       const args = ['train', '--env', family, '--algo', algo, '--init', join(dir, 'sft'), '--out', join(dir, algo), '--steps', '60', '--eval-tasks', '40', '--eval-every', '0', '--quiet', '--json'];
       const curve = JSON.parse(ok(fw(...args), algo)).heldout as { episodes: { greedy: Stats; sampled: Stats; afterMistake: Stats } }[];
@@ -81,7 +82,16 @@ test('a multi-turn teacher with a blind spot -> sft -> grpo, rloo, ppo and ei ea
       assert.ok(after.greedy.meanReward >= before.greedy.meanReward + 0.3, `${algo} mean episode reward ${before.greedy.meanReward} -> ${after.greedy.meanReward}`);
       assert.ok(after.sampled.meanReward >= before.sampled.meanReward + 0.2, `${algo} sampled reward ${before.sampled.meanReward} -> ${after.sampled.meanReward}`);
       assert.ok(after.greedy.firstAttempt! >= before.greedy.firstAttempt!, `${algo} must not buy recovery by missing first: ${before.greedy.firstAttempt} -> ${after.greedy.firstAttempt}`);
+      measured.set(algo, { before, after });
     }
+    // runs compare puts the episode measures side by side
+    const rows = JSON.parse(ok(fw('runs', 'compare', 'grpo', 'rloo', 'ppo', 'ei', '--root', dir, '--json'), 'runs compare')) as { name: string; figures: Record<string, number | null> }[];
+    for (const { name, figures } of rows) {
+      const { before, after } = measured.get(name)!;
+      assert.deepEqual([figures.recoveryStart, figures.recovery, figures.afterMistakeStart, figures.afterMistake, figures.firstAttempt],
+        [before.greedy.recovery, after.greedy.recovery, before.afterMistake.recovery, after.afterMistake.recovery, after.greedy.firstAttempt], name);
+    }
+    assert.match(fw('runs', 'compare', 'grpo', 'ei', '--root', dir).out, /AFTERMISTAKE/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
