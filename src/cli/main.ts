@@ -18,6 +18,14 @@ import { register as registerPlay } from './play.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerExport } from './export.ts';
 
+// `flywheel runs list | head`: the reader left, so there is no one to write
+// to; stop quietly, as Unix tools do, instead of an unhandled EPIPE trace.
+// (Commands print results to stdout only when their work is done and saved.)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 const program = new Command();
 program

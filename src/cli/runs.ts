@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  flywheel runs list\n  flywheel runs list --root /tmp/experiments --json')
     .action(async (flags: RunsFlags) => {
       const rows = await listRuns(flags.root);
-      print(flags, rows, () => (rows.length ? tableOf(rows) : `no runs under ${flags.root}`));
+      print(flags, rows, () => (rows.length ? listOf(rows) : `no runs under ${flags.root}`));
     });
   common(runs.command('show').argument('<name>', 'a run under --root, or a path').description("one run: its config and headline figures"))
     .addHelpText('after', '\nExamples:\n  flywheel runs show grpo\n  flywheel runs show runs/demo/rl --json')
@@ -97,7 +97,14 @@ export async function readRun(path: string, root?: string): Promise<RunRow> {
         afterMistakeStart: e0?.afterMistake?.recovery ?? null, afterMistake: e1.afterMistake?.recovery ?? null,
       });
     }
-    const se = summary?.sampleEfficiency as { samples: number; flops: number } | null | undefined;
+    // samples and FLOPs to first reach the run's threshold, from its held-out curve (runs inside a demo have no summary of their own)
+    const threshold = run.config<{ rl?: { threshold?: number } }>().rl?.threshold;
+    const { sampleEfficiency } = await import('../measure/curves.ts');
+    type Point = { samples: number; tokensSampled: number; tokensTrained: number; sampleFlops: number; trainFlops: number; accuracy: { overall: number | null } };
+    const se = typeof threshold === 'number'
+      ? sampleEfficiency((evals as unknown as Point[]).map((p) => ({ samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops, accuracy: p.accuracy.overall })), threshold)
+      : null;
+    if (typeof threshold === 'number') figures.threshold = threshold;
     figures.toThreshold = se ? se.samples : null;
     figures.flopsToThreshold = se ? se.flops : null;
   } else if (run.kind === 'eval' && summary) {
@@ -113,21 +120,31 @@ export async function readRun(path: string, root?: string): Promise<RunRow> {
 }
 
 /** Figures that are fractions, shown as percentages. */
-const PERCENT = new Set(['start', 'overall', 'easy', 'hard', 'teacher', 'sft', 'rl', 'firstAttempt', 'recoveryStart', 'recovery', 'afterMistakeStart', 'afterMistake']);
+const PERCENT = new Set(['threshold', 'start', 'overall', 'easy', 'hard', 'teacher', 'sft', 'rl', 'firstAttempt', 'recoveryStart', 'recovery', 'afterMistakeStart', 'afterMistake']);
 
 function fmt(v: unknown, key = ''): string {
   if (v === null || v === undefined) return '-';
   if (typeof v !== 'number') return String(v);
   if (PERCENT.has(key)) return `${(100 * v).toFixed(1)}%`;
+  if (key === 'toThreshold') return String(Math.round(v)); // interpolated between evaluations
   return Math.abs(v) >= 1e6 ? v.toExponential(2) : Number.isInteger(v) ? String(v) : v.toFixed(3);
 }
 
+/** Runs side by side: a column per figure that at least one of them has. */
 function tableOf(rows: RunRow[]): string {
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.figures)))];
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.figures)))].filter((k) => rows.some((r) => r.figures[k] !== null && r.figures[k] !== undefined));
   const head = ['RUN', 'KIND', 'STEP', ...keys.map((k) => k.toUpperCase())];
-  const body = rows.map((r) => [r.name, r.kind, r.step === null ? '-' : String(r.step), ...keys.map((k) => fmt(r.figures[k], k))]);
-  const all = [head, ...body];
-  const w = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  return columns([head, ...rows.map((r) => [r.name, r.kind, r.step === null ? '-' : String(r.step), ...keys.map((k) => fmt(r.figures[k], k))])]);
+}
+
+/** Runs of every kind, one line each: their figures as name=value (a table with a column per figure would be mostly empty). */
+function listOf(rows: RunRow[]): string {
+  const figures = (r: RunRow): string => Object.entries(r.figures).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}=${fmt(v, k)}`).join(' ');
+  return columns([['RUN', 'KIND', 'STEP', 'MODIFIED', 'FIGURES'], ...rows.map((r) => [r.name, r.kind, r.step === null ? '-' : String(r.step), r.modified.slice(0, 16).replace('T', ' '), figures(r)])]);
+}
+
+function columns(all: string[][]): string {
+  const w = all[0].map((_, c) => Math.max(...all.map((r) => r[c].length)));
   return all.map((r) => r.map((cell, c) => cell.padEnd(w[c])).join('  ').trimEnd()).join('\n');
 }
 

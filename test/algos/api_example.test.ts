@@ -4,10 +4,10 @@
  * in a child process as a user runs it; and trainRL refuses a config the
  * CLI would have resolved from the environment.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALGORITHMS, RL_DEFAULTS, RolloutStore, RunDir, tensor, trainRL, type RLConfig } from 'flywheel';
@@ -15,6 +15,7 @@ import { toyEnv, toyPolicy } from './rl_toy.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'flywheel-api-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('examples/rl_from_code.ts: GRPO from code lifts held-out accuracy from < 40% to > 80% and leaves a checkpoint', () => {
   const out = join(tmp, 'run');

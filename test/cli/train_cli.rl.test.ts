@@ -26,7 +26,7 @@ const p = toyPolicy(5);
 RunDir.start(init, 'sft', {}).saveCheckpoint(lmCheckpoint(p.model, p.tokenizer, { kind: 'sft', model: p.model.config, format: 'chat' }));
 
 const ARGS = ['--env', envFile, '--init', init, '--steps', '14', '--prompts', '8', '--group', '8', '--lr', '3e-3', '--warmup', '1',
-  '--eval-every', '5', '--eval-tasks', '16', '--checkpoint-every', '1', '--quiet'];
+  '--eval-every', '5', '--eval-tasks', '16', '--checkpoint-every', '1', '--threshold', '0.2', '--quiet'];
 
 function fw(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -84,6 +84,12 @@ test('kill -9 at several points, resume each time: metrics and final weights equ
   const list = fw('runs', 'list', '--root', tmp, '--json');
   assert.equal(list.code, 0, list.err);
   assert.deepEqual(JSON.parse(list.out).map((x: { name: string }) => x.name).sort(), ['ev', 'init', 'killed', 'straight']);
+  assert.match(fw('runs', 'list', '--root', tmp).out, /\nstraight\s+rl\s+14\s.*start=\S+% overall=\S+%/);
+  const cmp = JSON.parse(fw('runs', 'compare', 'straight', 'killed', '--root', tmp, '--json').out) as { figures: Record<string, unknown> }[];
+  assert.deepEqual(cmp[0].figures, cmp[1].figures, 'the resumed run reads the same as the straight one');
+  assert.ok(b.sampleEfficiency, `the toy run reaches the threshold: ${JSON.stringify(b.heldout.map((p: { overall: number }) => p.overall))}`);
+  assert.equal(cmp[0].figures.toThreshold, b.sampleEfficiency.samples, 'samples to the threshold, from the metrics, as the summary has it');
+  assert.equal(cmp[0].figures.overall, b.final.overall);
 });
 
 test('train user mistakes: an unknown environment, a game, a tokenizer that cannot write the prompts, an existing run, a bad flag', () => {
