@@ -346,6 +346,16 @@ export interface EvalFlags {
   json?: boolean;
 }
 
+/** The difficulties an RL run trained the checkpoint in `dir` on, when that run was on the environment `source`; else null. */
+function trainedLevels(dir: string, source: string): number[] | null {
+  const runDir = resolve(dir, '..');
+  if (!RunDir.isRun(runDir)) return null;
+  const run = RunDir.open(runDir);
+  if (run.kind !== 'rl') return null;
+  const cfg = run.config<Partial<RLRunConfig>>();
+  return cfg.env === source && Array.isArray(cfg.rl?.difficulties) ? cfg.rl.difficulties : null;
+}
+
 export async function runEval(flags: EvalFlags): Promise<void> {
   await initBackend();
   const { env, source } = await rolloutEnv(flags.env);
@@ -353,6 +363,12 @@ export async function runEval(flags: EvalFlags): Promise<void> {
   const policy = new LocalPolicy(lm.model, lm.tokenizer, { name: lm.dir, format: 'chat', warn: (m) => process.stderr.write(`warning: ${m}\n`) });
   const rl = resolveForEnv({ ...RL_DEFAULTS, difficulties: flags.difficulty ?? [], maxTokens: flags.maxTokens ?? 0 }, env, lm.tokenizer, policy.contextLength, source);
   const config = { checkpoint: lm.dir, env: source, n: flags.n, k: flags.k, difficulties: rl.difficulties, maxTokens: rl.maxTokens, temperature: flags.temperature, seed: flags.seed };
+  if (!flags.difficulty) {
+    const trained = trainedLevels(lm.dir, source);
+    if (trained && trained.join() !== rl.difficulties.join()) {
+      process.stderr.write(`note: this checkpoint was trained by RL on difficulty ${trained.join(',')} of this environment; evaluating every level (${rl.difficulties.join(',')}); --difficulty ${trained.join(',')} measures its training distribution\n`);
+    }
+  }
   const run = RunDir.start(flags.out, 'eval', config, { force: flags.force || (flags.replaceOwn && holdsCheckpointEval(flags.out)) });
   const res = await evaluate(env, policy, heldoutTasks(flags.n, rl.difficulties), { maxTokens: rl.maxTokens, k: flags.k, temperature: flags.temperature, seed: flags.seed, afterMistake: true });
   const store = new RolloutStore(run.path(RUN_FILES.rollouts));

@@ -112,10 +112,17 @@ test('train user mistakes: an unknown environment, a game, a tokenizer that cann
 test('the algorithms\' own settings are flags, saved in the resolved config', () => {
   const ppo = join(tmp, 'ppo-flags');
   const r = fw('train', '--env', envFile, '--init', init, '--algo', 'ppo', '--steps', '1', '--prompts', '4', '--group', '2', '--eval-tasks', '4', '--force',
-    '--gamma', '0.9', '--lambda', '0.8', '--vf-coef', '0.25', '--grad-clip', '0.5', '--out', ppo, '--quiet');
+    '--gamma', '0.9', '--lambda', '0.8', '--vf-coef', '0.25', '--grad-clip', '0.5', '--difficulty', '1', '--out', ppo, '--quiet');
   assert.equal(r.code, 0, r.err);
   const rl = JSON.parse(readFileSync(join(ppo, 'config.json'), 'utf8')).rl;
   assert.deepEqual([rl.gamma, rl.lambda, rl.vfCoef, rl.gradClip], [0.9, 0.8, 0.25, 0.5]);
+  // eval says when it measures more levels than the run trained on
+  const evAll = fw('eval', '--checkpoint', ppo, '--env', envFile, '--n', '4', '--k', '1', '--out', join(tmp, 'ev-ppo-all'));
+  assert.equal(evAll.code, 0, evAll.err);
+  assert.match(evAll.err, /trained by RL on difficulty 1 of this environment; evaluating every level \(1,2\); --difficulty 1 measures/);
+  const evOne = fw('eval', '--checkpoint', ppo, '--env', envFile, '--n', '4', '--k', '1', '--difficulty', '1', '--out', join(tmp, 'ev-ppo-1'));
+  assert.equal(evOne.code, 0, evOne.err);
+  assert.doesNotMatch(evOne.err, /trained by RL/);
   const ei = join(tmp, 'ei-flags');
   const e = fw('train', '--env', envFile, '--init', init, '--algo', 'ei', '--steps', '1', '--prompts', '4', '--group', '2', '--eval-tasks', '4', '--force',
     '--ei-epochs', '3', '--ei-batch', '5', '--out', ei, '--quiet');
