@@ -147,7 +147,7 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
     r.onStep?.(info);
     if ((cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) || last) {
       save();
-      r.onEvent?.(`checkpoint saved: ${r.run.checkpointDir} (step ${state.step})`);
+      if (last) r.onEvent?.(`checkpoint saved: ${r.run.checkpointDir} (step ${state.step})`); // routine saves go unannounced
     }
     if (interrupted) break;
   }

@@ -162,6 +162,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
     const point: EvalPoint = { step: state.step, ...state.costs, accuracy: final.accuracy, meanReward: final.meanReward, recovery: recoveryRate(final.greedy), episodes: final.episodes };
     curve.push(point);
     r.run.appendMetrics({ step: state.step, eval: point });
+    r.onEvent?.(evalLine(point));
     r.store.insert(rows(final.greedy, state.step, 'eval', null, { temperature: 0, max_tokens: cfg.maxTokens }));
   };
 
@@ -200,7 +201,7 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
     r.onStep?.({ step: state.step, steps: cfg.steps, metrics: { ...metrics, heldout: curve.at(-1)?.accuracy.overall } });
     if ((cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) || last) {
       save(r, opt, taskRng, state);
-      r.onEvent?.(`checkpoint saved: ${r.run.checkpointDir} (step ${state.step})`);
+      if (last) r.onEvent?.(`checkpoint saved: ${r.run.checkpointDir} (step ${state.step})`); // routine saves go unannounced
     }
     if (interrupted) break;
   }
@@ -243,6 +244,13 @@ async function preflightCheck(r: RLRun, drawTasks: (n: number) => TaskRef[], sta
 }
 
 // ---------------------------------------------------------------- metrics and warnings
+
+/** One line for the terminal: a held-out evaluation, and what it cost to get there. */
+function evalLine(p: EvalPoint): string {
+  const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const parts = [p.accuracy.easy !== null && p.accuracy.hard !== null ? `easy ${pct(p.accuracy.easy)}, hard ${pct(p.accuracy.hard)}` : '', p.recovery !== null ? `recovered ${pct(p.recovery)} of first misses` : ''].filter(Boolean);
+  return `held-out at step ${p.step}: ${pct(p.accuracy.overall)}${parts.length ? ` (${parts.join('; ')})` : ''} after ${p.samples.toLocaleString('en-US')} samples`;
+}
 
 /** Multi-turn: the share of episodes that ended right after a wrong (or unparsed) first attempt; null when none missed first (or single turn). */
 export function recoveryRate(trajs: readonly Trajectory[]): number | null {
