@@ -69,6 +69,7 @@ export interface LMResult {
   valLoss: number | null;
   firstLoss: number | null; // loss of the first step of this session
   tokens: number;
+  positions: number; // positions run forward and backward (B x T of every batch; SFT batches are as long as their longest example)
   checkpoint: string;
   interrupted: boolean; // stopped by shouldStop before train.steps
 }
@@ -77,6 +78,7 @@ export interface LMResult {
 export interface LMState {
   step: number; // optimizer steps taken
   tokens: number; // loss-bearing tokens seen
+  positions: number; // positions run forward and backward
   lastLoss: number;
   optStep: number; // AdamW's step counter (bias correction)
 }
@@ -86,7 +88,7 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
   const cfg = r.train, T = r.model.blockSize;
   const model = new GPT(r.model, cfg.seed);
   const rng = new Rng(`data:${cfg.seed}`);
-  let state: LMState = { step: 0, tokens: 0, lastLoss: NaN, optStep: 0 };
+  let state: LMState = { step: 0, tokens: 0, positions: 0, lastLoss: NaN, optStep: 0 };
   const opt = new AdamW(model.params(), { lr: cfg.lr, beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay });
 
   if (r.resume) {
@@ -97,7 +99,7 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
     }
     if (JSON.stringify(ck.tokenizer) !== JSON.stringify(r.tokenizer.toJSON())) throw new UserError(`${where}/tokenizer.json: differs from the tokenizer this run was given`);
     loadWeights(model, ck, where);
-    state = readState(ck.state, `${where}/state.json`);
+    state = readState(ck.state, `${where}/state.json`, cfg.batchSize * T);
     loadOptimizer(opt, ck, state.optStep, where);
     rng.setState(readRng(ck.rng, `${where}/rng.json`).data);
     r.run.truncateMetrics(state.step);
@@ -127,7 +129,7 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
     const lr = cosineSchedule(state.step, { lr: cfg.lr, minLr: cfg.minLr, warmup: cfg.warmup, totalSteps: cfg.steps });
     const { loss, gradNorm } = trainStep(model, opt, batch, lr, cfg.gradClip);
 
-    state = { step: state.step + 1, tokens: state.tokens + batch.tokens, lastLoss: loss, optStep: opt.step };
+    state = { step: state.step + 1, tokens: state.tokens + batch.tokens, positions: state.positions + batch.B * batch.T, lastLoss: loss, optStep: opt.step };
     firstLoss ??= loss;
     sessionTokens += batch.B * batch.T;
     const info: StepInfo = {
@@ -153,17 +155,19 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
   }
   if (firstLoss === null) valLoss = evaluate(); // resumed a finished run: nothing trained, still report
   return {
-    model, tokenizer: r.tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens,
+    model, tokenizer: r.tokenizer, steps: state.step, finalLoss: state.lastLoss, valLoss, firstLoss, tokens: state.tokens, positions: state.positions,
     checkpoint: r.run.checkpointDir, interrupted: interrupted && state.step < cfg.steps,
   };
 }
 
-function readState(raw: unknown, where: string): LMState {
+/** state.json, checked; a checkpoint from before `positions` was kept ran every batch at full length, `perStep` positions a step. */
+function readState(raw: unknown, where: string, perStep: number): LMState {
   const s = raw as Partial<LMState> | undefined;
   for (const k of ['step', 'tokens', 'optStep'] as const) {
     if (!Number.isInteger(s?.[k]) || s![k]! < 0) throw new UserError(`${where}: "${k}" must be a non-negative integer, got ${JSON.stringify(s?.[k])}`);
   }
-  return { step: s!.step!, tokens: s!.tokens!, lastLoss: typeof s!.lastLoss === 'number' ? s!.lastLoss : NaN, optStep: s!.optStep! };
+  const positions = Number.isInteger(s!.positions) && s!.positions! >= 0 ? s!.positions! : s!.step! * perStep;
+  return { step: s!.step!, tokens: s!.tokens!, positions, lastLoss: typeof s!.lastLoss === 'number' ? s!.lastLoss : NaN, optStep: s!.optStep! };
 }
 
 function readRng(raw: unknown, where: string): { data: RngState } {

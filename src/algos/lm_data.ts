@@ -178,8 +178,14 @@ export class SftData implements DataSource {
     return out;
   }
 
-  /** Pads examples into (B, T) with loss only where the example's loss mask is set. */
-  pack(examples: SftExample[], T: number): Batch {
+  /**
+   * Pads examples into (B, T') with loss only where the example's loss mask
+   * is set, T' = the longest example of this batch (at most T): positions
+   * past every example's end would run forward and backward for nothing
+   * (causal attention: they never change an earlier position).
+   */
+  pack(examples: SftExample[], maxT: number): Batch {
+    const T = Math.max(1, Math.min(maxT, Math.max(...examples.map((ex) => ex.tokens.length - 1))));
     const B = examples.length, ids = new Int32Array(B * T), targets = new Int32Array(B * T).fill(-1); // (B, T)
     let tokens = 0;
     examples.forEach((ex, b) => {

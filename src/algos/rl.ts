@@ -19,7 +19,7 @@
 import { Rng, type RngState } from '../util/rng.ts';
 import { UserError } from '../util/errors.ts';
 import { yieldNow } from '../util/async.ts';
-import { AdamW } from '../nn/optim.ts';
+import { AdamW, cosineSchedule } from '../nn/optim.ts';
 import type { SafeTensor } from '../nn/safetensors.ts';
 import type { RunDir } from '../runs/run_dir.ts';
 import type { RolloutRow, RolloutStore } from '../runs/rollouts.ts';
@@ -177,7 +177,9 @@ export async function trainRL(r: RLRun): Promise<RLResult> {
   const sampleFlops = (t: Trajectory): number => flops.sampleSequence(t.promptTokens, t.tokens.length - t.promptTokens); // multi-turn: a lower bound (each turn prefills again)
   while (state.step < cfg.steps) {
     const t0 = performance.now();
-    const lr = cfg.lr * Math.min(1, (state.step + 1) / Math.max(1, cfg.warmup));
+    const lr = cfg.lrSchedule === 'cosine' // runs saved before lrSchedule existed have none: constant
+      ? cosineSchedule(state.step, { lr: cfg.lr, warmup: cfg.warmup, totalSteps: cfg.steps })
+      : cfg.lr * Math.min(1, (state.step + 1) / Math.max(1, cfg.warmup));
     const sampling: SamplingParams = { maxTokens: cfg.maxTokens, temperature: cfg.temperature, topP: cfg.topP, seed: cfg.seed * 1_000_003 + state.step };
     const out = await r.algorithm.step({ step: state.step, config: cfg, env: r.env, policy, ref: r.ref, opt, lr, sampling, drawTasks });
 

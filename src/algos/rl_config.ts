@@ -7,6 +7,8 @@
 export const ALGOS = ['grpo', 'rloo', 'ppo', 'ei'] as const;
 export type AlgoName = (typeof ALGOS)[number];
 
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+
 export const GRPO_LOSSES = ['grpo', 'dr_grpo', 'dapo'] as const;
 export type GrpoLoss = (typeof GRPO_LOSSES)[number];
 
@@ -19,8 +21,9 @@ export interface RLConfig {
   topP: number; // nucleus threshold of rollouts (1 = off)
   maxTokens: number; // new tokens per reply (0 = the environment's default: 1.5x its reference answers)
   difficulties: number[]; // training difficulties, drawn uniformly ([] = every level of the environment)
-  lr: number; // peak AdamW learning rate (constant after warmup)
+  lr: number; // peak AdamW learning rate (after warmup: see lrSchedule)
   warmup: number; // linear warmup iterations
+  lrSchedule: 'constant' | 'cosine'; // after warmup: constant, or a cosine down to lr/10 at the last iteration (a calmer end point)
   weightDecay: number; // AdamW decoupled decay (matrices only)
   beta1: number;
   beta2: number;
@@ -49,7 +52,7 @@ export interface RLConfig {
 
 export const RL_DEFAULTS: RLConfig = {
   algo: 'grpo', steps: 150, prompts: 16, group: 8, temperature: 1, topP: 1, maxTokens: 0, difficulties: [],
-  lr: 3e-4, warmup: 20, weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
+  lr: 3e-4, warmup: 20, lrSchedule: 'constant', weightDecay: 0, beta1: 0.9, beta2: 0.95, gradClip: 1,
   epochs: 1, minibatches: 1, loss: 'grpo', clipLow: 0.2, clipHigh: 0.2, klCoef: 0, maxDraws: 4,
   gamma: 1, lambda: 0.95, vfCoef: 0.5, eiEpochs: 1, eiBatch: 32,
   evalEvery: 10, evalTasks: 200, evalSamples: 4, checkpointEvery: 5, threshold: 0.8, verifyTimeoutMs: 10_000, rolloutCap: 0, seed: 0,

@@ -4,7 +4,7 @@
  * src/algos/rl_config.ts); the implementation is imported lazily.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ALGOS, GRPO_LOSSES, RL_DEFAULTS as D } from '../algos/rl_config.ts';
+import { ALGOS, GRPO_LOSSES, LR_SCHEDULES, RL_DEFAULTS as D } from '../algos/rl_config.ts';
 import { UserError } from '../util/errors.ts';
 import { choiceArg, explicitOptions, floatArg, intArg } from './args.ts';
 
@@ -38,8 +38,9 @@ export function register(program: Command): void {
     .option('--temperature <x>', 'sampling temperature of rollouts', floatArg(0, 10, { minExclusive: true }), D.temperature)
     .option('--top-p <x>', 'nucleus threshold of rollouts (1 = off)', floatArg(0, 1, { minExclusive: true }), D.topP)
     .option('--max-tokens <n>', "new tokens per reply (default: 1.5x the environment's reference answers)", intArg(1, 100_000))
-    .option('--lr <x>', 'AdamW learning rate (linear warmup, then constant)', floatArg(0, 1, { minExclusive: true }), D.lr)
+    .option('--lr <x>', 'AdamW peak learning rate (linear warmup, then --lr-schedule)', floatArg(0, 1, { minExclusive: true }), D.lr)
     .option('--warmup <n>', 'warmup iterations', intArg(0), D.warmup)
+    .option('--lr-schedule <name>', 'after warmup: constant, or cosine (down to lr/10 at the last iteration)', choiceArg(LR_SCHEDULES), D.lrSchedule)
     .option('--epochs <n>', 'passes over each iteration\'s rollouts', intArg(1, 100), D.epochs)
     .option('--minibatches <n>', 'optimizer steps per pass', intArg(1, 1024), D.minibatches)
     .option('--loss <variant>', 'GRPO loss: grpo (per-sequence mean), dr_grpo (no length/std normalization), dapo (token mean, clip-higher, dynamic sampling)', choiceArg(GRPO_LOSSES), D.loss)

@@ -49,6 +49,7 @@ export interface TrainFlags {
   maxTokens?: number;
   lr: number;
   warmup: number;
+  lrSchedule: RLConfig['lrSchedule'];
   epochs: number;
   minibatches: number;
   loss: RLConfig['loss'];
@@ -82,7 +83,7 @@ const RL_KEYS: Record<string, keyof RLConfig> = {
   maxTokens: 'maxTokens', lr: 'lr', warmup: 'warmup', epochs: 'epochs', minibatches: 'minibatches', loss: 'loss', clip: 'clipLow',
   clipHigh: 'clipHigh', kl: 'klCoef', evalEvery: 'evalEvery', evalTasks: 'evalTasks', evalSamples: 'evalSamples', checkpointEvery: 'checkpointEvery',
   threshold: 'threshold', verifyTimeout: 'verifyTimeoutMs', rolloutCap: 'rolloutCap', seed: 'seed', gradClip: 'gradClip',
-  weightDecay: 'weightDecay', maxDraws: 'maxDraws', gamma: 'gamma', lambda: 'lambda', vfCoef: 'vfCoef', eiEpochs: 'eiEpochs', eiBatch: 'eiBatch',
+  lrSchedule: 'lrSchedule', weightDecay: 'weightDecay', maxDraws: 'maxDraws', gamma: 'gamma', lambda: 'lambda', vfCoef: 'vfCoef', eiEpochs: 'eiEpochs', eiBatch: 'eiBatch',
 };
 
 // ---------------------------------------------------------------- environment and policy
@@ -238,7 +239,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   const { env, source } = await rolloutEnv(envSource);
   const config: RLConfig = {
     ...RL_DEFAULTS, algo: flags.algo, steps: flags.steps, prompts: flags.prompts, group: flags.group, difficulties: flags.difficulty ?? [],
-    temperature: flags.temperature, topP: flags.topP, maxTokens: flags.maxTokens ?? 0, lr: flags.lr, warmup: flags.warmup, epochs: flags.epochs,
+    temperature: flags.temperature, topP: flags.topP, maxTokens: flags.maxTokens ?? 0, lr: flags.lr, warmup: flags.warmup, lrSchedule: flags.lrSchedule, epochs: flags.epochs,
     minibatches: flags.minibatches, loss: flags.loss, clipLow: flags.clip, clipHigh: flags.clipHigh ?? flags.clip, klCoef: flags.kl,
     evalEvery: flags.evalEvery, evalTasks: flags.evalTasks, evalSamples: flags.evalSamples, checkpointEvery: flags.checkpointEvery, threshold: flags.threshold,
     verifyTimeoutMs: flags.verifyTimeout, rolloutCap: flags.rolloutCap, seed: flags.seed, gradClip: flags.gradClip, weightDecay: flags.weightDecay,

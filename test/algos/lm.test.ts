@@ -88,10 +88,15 @@ test('SFT puts loss on completion tokens and EOS only', () => {
   writeFileSync(file, '{"prompt":"ab","completion":"cd"}\n\n{"prompt":"x","completion":"yz"}\n');
   const d = SftData.fromFile(file, t, 16, 0.5);
   const b = d.pack([d.trainSet[0]], 8);
-  const ids = Array.from(b.ids.subarray(0, 5)), tg = Array.from(b.targets.subarray(0, 6));
-  assert.deepEqual(ids, [...t.encode('ab\ncd')]);
-  assert.deepEqual(tg, [-1, -1, ...t.encode('cd'), t.eosId, -1]);
+  assert.equal(b.T, 5, 'a batch is as long as its longest example (inputs "ab\\ncd", targets up to EOS), not the context');
+  assert.deepEqual(Array.from(b.ids), [...t.encode('ab\ncd')]);
+  assert.deepEqual(Array.from(b.targets), [-1, -1, ...t.encode('cd'), t.eosId]);
   assert.equal(b.tokens, 3);
+  // two examples: the shorter is padded (no loss there) to the longer; the context still caps the length
+  const two = d.pack([d.trainSet[0], d.valSet[0]], 8);
+  assert.deepEqual([two.B, two.T], [2, 5]);
+  assert.deepEqual(Array.from(two.targets.subarray(5)), [-1, ...t.encode('yz'), t.eosId, -1]);
+  assert.equal(d.pack([d.trainSet[0]], 3).T, 3);
 });
 
 test('bad data files name the file, line and field', () => {

@@ -121,3 +121,17 @@ test('expert iteration makes eiEpochs passes over the distinct accepted rollouts
   assert.ok(iters.some((m) => m.accepted > 3), 'some iteration accepted more than one batch');
   for (const m of iters) assert.equal(m.updates, 2 * Math.ceil(m.accepted / 3), `accepted ${m.accepted}, updates ${m.updates}`);
 });
+
+test('--lr-schedule: constant holds the peak after warmup; cosine ends at a tenth of it', async () => {
+  const lrs = async (lrSchedule: RLConfig['lrSchedule']): Promise<number[]> => {
+    const { dir, store } = await run({ algo: 'grpo', steps: 10, warmup: 2, lr: 1e-3, lrSchedule, evalTasks: 8, checkpointEvery: 0 });
+    store.close();
+    return (RunDir.open(dir).readMetrics().filter((m) => !m.eval) as unknown as { lr: number }[]).map((m) => m.lr);
+  };
+  const constant = await lrs('constant'), cosine = await lrs('cosine');
+  assert.deepEqual(constant.slice(0, 3), [5e-4, 1e-3, 1e-3]);
+  assert.ok(constant.slice(1).every((x) => x === 1e-3), `constant: ${constant}`);
+  assert.deepEqual(cosine.slice(0, 3), [5e-4, 1e-3, 1e-3]);
+  for (let i = 3; i < cosine.length; i++) assert.ok(cosine[i] < cosine[i - 1], `cosine falls after warmup: ${cosine}`);
+  assert.ok(Math.abs(cosine.at(-1)! - 1e-4) < 5e-5, `cosine ends near lr/10: ${cosine.at(-1)}`);
+});
