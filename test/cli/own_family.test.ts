@@ -2,9 +2,9 @@
 // of their own in a few lines (it appears nowhere else in the repo), makes a
 // flawed teacher with `envs demos --hard-accuracy 0.3 --error-rate 0.02`,
 // fine-tunes with `sft`'s defaults, then runs `train --algo grpo` with its
-// defaults (only fewer iterations, to fit a test's budget). The teacher is
-// right on 30% of the hard cases (words with a z, which wraps to a); GRPO
-// must lift the policy far above that, and well above its SFT start.
+// defaults. The teacher is right on 30% of the hard cases (words with a z,
+// which wraps to a); GRPO must lift the policy far above that, and above its
+// SFT start (which, imitating 5000 demos, already beats the teacher there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -49,12 +49,17 @@ test("a user's own family: flawed teacher -> sft (defaults) -> grpo (defaults) l
     assert.ok(hard.length > 300 && teacherHard > 0.2 && teacherHard < 0.4, `the teacher is right on ${teacherHard} of ${hard.length} hard demos`);
 
     flywheel(dir, 'sft', '--data', 'demos.jsonl', '--out', 'sft', '--quiet');
-    const rl = JSON.parse(flywheel(dir, 'train', '--env', './shift.ts', '--algo', 'grpo', '--init', 'sft', '--out', 'rl', '--steps', '60', '--eval-every', '0', '--quiet', '--json'));
+    const rl = JSON.parse(flywheel(dir, 'train', '--env', './shift.ts', '--algo', 'grpo', '--init', 'sft', '--out', 'rl', '--quiet', '--json'));
     const curve = rl.heldout as { step: number; overall: number; hard: number }[];
-    const start = curve[0], end = curve[curve.length - 1];
-    assert.ok(end.hard >= 0.85, `held-out hard accuracy after GRPO: ${end.hard} (SFT start ${start.hard}, teacher ${teacherHard})`);
-    assert.ok(end.hard >= start.hard + 0.2, `GRPO must add to SFT on the hard cases: ${start.hard} -> ${end.hard}`);
-    assert.ok(end.overall >= 0.9, `held-out overall accuracy after GRPO: ${end.overall}`);
+    // the held-out set has ~30 hard tasks and the rate is constant, so one
+    // evaluation swings by 10-20 points: judge the mean of the last three
+    const start = curve[0], late = curve.slice(-3);
+    const mean = (k: 'hard' | 'overall'): number => late.reduce((s, p) => s + p[k], 0) / late.length;
+    const say = `held-out hard accuracy: teacher ${teacherHard.toFixed(3)}, SFT ${start.hard.toFixed(3)}, GRPO ${curve.map((p) => p.hard.toFixed(2)).join(' ')}`;
+    assert.equal(curve.at(-1)!.step, 150, 'train ran its default 150 iterations');
+    assert.ok(mean('hard') >= 0.85, say);
+    assert.ok(mean('hard') >= start.hard + 0.1, `GRPO must add to SFT on the hard cases: ${say}`);
+    assert.ok(mean('overall') >= 0.9 && mean('overall') > start.overall, `held-out overall accuracy: SFT ${start.overall}, late GRPO ${mean('overall')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
