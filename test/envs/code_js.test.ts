@@ -168,8 +168,13 @@ for (const impl of SANDBOXES) {
     });
 
     test('a memory hog is memory_limit', async () => {
-      const v = await grade('function absDiff(a, b) { const xs = []; for (;;) xs.push(new Array(1e5).fill(a)); }');
-      assert.deepEqual([v.reason, v.reward], ['memory_limit', 0]);
+      // filling 64 MB takes the interpreter ~0.5 s, which on a loaded machine
+      // outran the 1 s CPU limit above (reason 'timeout'): the same memory
+      // limit, with time to reach it
+      const roomy = createCodeJsFamily({ sandbox: impl.make(), limits: { cpuSeconds: 15, wallSeconds: 30, memoryMB: 64 } });
+      const t0 = performance.now();
+      const v = await roomy.verify(absDiff, js('function absDiff(a, b) { const xs = []; for (;;) xs.push(new Array(1e5).fill(a)); }'));
+      assert.deepEqual([v.reason, v.reward], ['memory_limit', 0], `after ${(performance.now() - t0).toFixed(0)} ms: ${v.detail}`);
     });
 
     test('escape attempts are blocked with reward 0, even when the answer is right', async () => {
