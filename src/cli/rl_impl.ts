@@ -16,10 +16,10 @@ import { RolloutStore } from '../runs/rollouts.ts';
 import { loadLM, resolveModelDir } from '../runs/lm_checkpoint.ts';
 import { ALGORITHMS } from '../algos/algorithms.ts';
 import { RL_DEFAULTS, type RLConfig } from '../algos/rl_config.ts';
-import { trainRL, type EvalPoint, type RLResult } from '../algos/rl.ts';
+import { trainRL, type RLResult } from '../algos/rl.ts';
 import { evaluate, heldoutTasks, type EpisodeEval, type EvalResult } from '../algos/evaluate.ts';
 import type { EpisodeStats } from '../measure/episodes.ts';
-import { sampleEfficiency } from '../measure/curves.ts';
+import { runSampleEfficiency } from '../measure/curves.ts';
 import type { RolloutEnv } from '../algos/rollout.ts';
 import { exitCode, onInterrupt, resumable } from './signals.ts';
 import { flagName } from './args.ts';
@@ -202,17 +202,12 @@ export async function startRL(opts: {
     stop.dispose();
     store.close();
   }
-  const sampleEfficiency = firstReach(result.curve, cfg.rl.threshold);
+  const sampleEfficiency = runSampleEfficiency(result.curve, cfg.rl.threshold); // interpolated between evaluations (src/measure/curves.ts)
   if (result.interrupted) {
     process.stderr.write(`stopped at step ${result.steps} of ${cfg.rl.steps}; continue with: flywheel train --out ${opts.out} --resume\n`);
     process.exitCode = exitCode(stop.signal);
   }
   return { result, config: cfg, run, sampleEfficiency };
-}
-
-/** Samples, tokens and FLOPs when held-out accuracy first reached the threshold (interpolated between evaluations; src/measure/curves.ts). */
-export function firstReach(curve: readonly EvalPoint[], threshold: number): RLSession['sampleEfficiency'] {
-  return sampleEfficiency(curve.map((p) => ({ samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops, accuracy: p.accuracy.overall })), threshold);
 }
 
 export async function runTrain(flags: TrainFlags): Promise<void> {

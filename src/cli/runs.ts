@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.ts';
+import type { CostedEval } from '../measure/curves.ts';
 
 interface RunsFlags {
   root: string;
@@ -99,11 +100,8 @@ export async function readRun(path: string, root?: string): Promise<RunRow> {
     }
     // samples and FLOPs to first reach the run's threshold, from its held-out curve (runs inside a demo have no summary of their own)
     const threshold = run.config<{ rl?: { threshold?: number } }>().rl?.threshold;
-    const { sampleEfficiency } = await import('../measure/curves.ts');
-    type Point = { samples: number; tokensSampled: number; tokensTrained: number; sampleFlops: number; trainFlops: number; accuracy: { overall: number | null } };
-    const se = typeof threshold === 'number'
-      ? sampleEfficiency((evals as unknown as Point[]).map((p) => ({ samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops, accuracy: p.accuracy.overall })), threshold)
-      : null;
+    const { runSampleEfficiency } = await import('../measure/curves.ts');
+    const se = typeof threshold === 'number' ? runSampleEfficiency(evals as unknown as CostedEval[], threshold) : null;
     if (typeof threshold === 'number') figures.threshold = threshold;
     figures.toThreshold = se ? se.samples : null;
     figures.flopsToThreshold = se ? se.flops : null;

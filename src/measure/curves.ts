@@ -47,6 +47,21 @@ export function sampleEfficiency(curve: readonly CurvePoint[], threshold: number
   return { samples: at('samples'), flops: at('flops'), tokens: at('tokens') };
 }
 
+/** A held-out evaluation as RL runs log it (EvalPoint in src/algos/rl.ts): cost counters and the accuracy. */
+export interface CostedEval {
+  samples: number;
+  tokensSampled: number;
+  tokensTrained: number;
+  sampleFlops: number;
+  trainFlops: number;
+  accuracy: { overall: number | null };
+}
+
+/** sampleEfficiency of a run's logged evaluations: tokens and FLOPs are sampling plus training. */
+export function runSampleEfficiency(evals: readonly CostedEval[], threshold: number): { samples: number; flops: number; tokens: number } | null {
+  return sampleEfficiency(evals.map((p) => ({ samples: p.samples, tokens: p.tokensSampled + p.tokensTrained, flops: p.sampleFlops + p.trainFlops, accuracy: p.accuracy.overall })), threshold);
+}
+
 /** Index i of the first y >= threshold and the fraction f of the way from point i-1 to i where it is crossed. */
 function crossing(ys: readonly number[], threshold: number, opts: CrossingOptions): { i: number; f: number } | null {
   const i = ys.findIndex((y) => y >= threshold);
