@@ -8,7 +8,7 @@
  *   node --import tsx examples/rl_from_code.ts [OUT_DIR] [STEPS]
  */
 import {
-  ALGORITHMS, CharTokenizer, GPT, LocalPolicy, RL_DEFAULTS, RolloutStore, RunDir, defineTaskFamily, tensor, trainRL,
+  ALGORITHMS, CharTokenizer, GPT, LocalPolicy, RL_DEFAULTS, RolloutStore, RUN_FILES, RunDir, defineTaskFamily, tensor, trainRL,
   type RLConfig, type RolloutEnv,
 } from 'flywheel';
 
@@ -39,7 +39,7 @@ const config: RLConfig = {
 };
 
 const run = RunDir.start(out, 'rl', { env: lastLetter.id, rl: config }, { force: true });
-const store = new RolloutStore(run.path('rollouts.sqlite'));
+const store = new RolloutStore(run.path(RUN_FILES.rollouts));
 try {
   const result = await trainRL({
     run, env, policy, ref: null, algorithm: ALGORITHMS[config.algo], config, store, resume: false, force: true,
