@@ -6,9 +6,13 @@
  * valid.
  *
  * Loops must be cooperative for this to work: they await `yieldNow()`
- * (src/util/async.ts) between steps so the signal handler gets to run.
+ * (src/util/async.ts) between steps so the signal handler gets to run. The
+ * second signal does not depend on that when the native addon is loaded: it
+ * exits from a native handler in front of Node's (armSignalExit), so a run
+ * stuck in a user's own code still quits.
  */
 import { UserError } from '../util/errors.ts';
+import { armSignalExit, disarmSignalExit } from '../tensor/kernels/native.ts';
 
 export interface Interrupt {
   /** True once SIGINT or SIGTERM arrived. */
@@ -32,6 +36,7 @@ export function onInterrupt(onFirst: (signal: NodeJS.Signals) => void = (s) => p
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  armSignalExit(); // after Node's handlers exist: the second signal then exits even if JS never gets to run
   return {
     get requested() {
       return signal !== null;
@@ -40,6 +45,7 @@ export function onInterrupt(onFirst: (signal: NodeJS.Signals) => void = (s) => p
       return signal;
     },
     dispose() {
+      disarmSignalExit();
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     },

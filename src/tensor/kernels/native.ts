@@ -68,6 +68,8 @@ interface Addon {
   binaryRow(op: number, a: Float32Array, b: Float32Array, out: Float32Array, period: number, bRepeats: boolean): void;
   scale: Kernels['scale'];
   axpy: Kernels['axpy'];
+  armSignalExit(): void;
+  disarmSignalExit(): void;
   addBias: Kernels['addBias'];
   biasBackward: Kernels['biasBackward'];
   biasGelu: NonNullable<Kernels['biasGelu']>;
@@ -103,6 +105,23 @@ export function setNativeThreads(n: number): void {
   loaded.addon.setThreads(n);
   loaded.info.threads = n;
   loaded.info.threadsReason = 'set by setNativeThreads';
+}
+
+/**
+ * Makes a second SIGINT/SIGTERM end the process at once (130 / 143) even
+ * while JS is stuck, e.g. in a user's generate() (native/addon.cc says how);
+ * the first still reaches Node's handlers. False when the addon is not
+ * loaded: then only JS sees signals.
+ */
+export function armSignalExit(): boolean {
+  if (!loaded?.addon?.armSignalExit) return false;
+  loaded.addon.armSignalExit();
+  return true;
+}
+
+/** Undoes armSignalExit: signals go to Node's handlers alone again. */
+export function disarmSignalExit(): void {
+  loaded?.addon?.disarmSignalExit?.();
 }
 
 function load(): { kernels: Kernels | null; info: NativeInfo; addon: Addon | null } {
