@@ -172,9 +172,8 @@ for (const impl of SANDBOXES) {
       // outran the 1 s CPU limit above (reason 'timeout'): the same memory
       // limit, with time to reach it
       const roomy = createCodeJsFamily({ sandbox: impl.make(), limits: { cpuSeconds: 15, wallSeconds: 30, memoryMB: 64 } });
-      const t0 = performance.now();
       const v = await roomy.verify(absDiff, js('function absDiff(a, b) { const xs = []; for (;;) xs.push(new Array(1e5).fill(a)); }'));
-      assert.deepEqual([v.reason, v.reward], ['memory_limit', 0], `after ${(performance.now() - t0).toFixed(0)} ms: ${v.detail}`);
+      assert.deepEqual([v.reason, v.reward], ['memory_limit', 0], v.detail);
     });
 
     test('escape attempts are blocked with reward 0, even when the answer is right', async () => {
