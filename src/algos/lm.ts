@@ -122,7 +122,8 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
   };
 
   const t0 = performance.now();
-  let sessionTokens = 0, firstLoss: number | null = null, valLoss: number | null = null, interrupted = false;
+  const startPositions = state.positions; // this session's throughput counts from here
+  let firstLoss: number | null = null, valLoss: number | null = null, interrupted = false;
   const stopAt = Math.min(cfg.steps, r.until ?? cfg.steps);
   while (state.step < stopAt) {
     const batch = r.data.trainBatch(cfg.batchSize, T, rng);
@@ -131,10 +132,9 @@ export async function trainLM(r: LMRun): Promise<LMResult> {
 
     state = { step: state.step + 1, tokens: state.tokens + batch.tokens, positions: state.positions + batch.B * batch.T, lastLoss: loss, optStep: opt.step };
     firstLoss ??= loss;
-    sessionTokens += batch.B * batch.T;
     const info: StepInfo = {
       step: state.step, steps: cfg.steps, loss, lr, gradNorm, tokens: state.tokens,
-      tokensPerSec: sessionTokens / ((performance.now() - t0) / 1000),
+      tokensPerSec: (state.positions - startPositions) / ((performance.now() - t0) / 1000),
     };
     await yieldNow(); // let a Ctrl-C arrive before deciding whether this is the last step
     interrupted = r.shouldStop?.() ?? false;
