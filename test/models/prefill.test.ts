@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.ts';
 import { noGrad } from '../../src/tensor/tensor.ts';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/tensor/backend.ts';
+import { BACKEND_NAMES, initBackend } from '../../src/tensor/backend.ts';
+import { availableBackends } from './backends.ts';
 import { GPT, type GPTConfig } from '../../src/models/gpt.ts';
 import { generate, sample, type SampleOptions } from '../../src/models/sample.ts';
 import { legacySample } from './sample_legacy.ts';
@@ -38,15 +39,7 @@ function forwardLogits(m: GPT, seq: readonly number[]): Float32Array {
   return noGrad(() => m.forward(Int32Array.from(seq), 1, seq.length).logits.data.slice());
 }
 
-const available: BackendName[] = [];
-for (const name of BACKEND_NAMES) {
-  try {
-    await initBackend(name);
-    available.push(name);
-  } catch {
-    // not on this machine: initBackend says why elsewhere (doctor); nothing to test here
-  }
-}
+const available = await availableBackends();
 
 for (const backend of BACKEND_NAMES) {
   const skip = available.includes(backend) ? false : `backend ${backend} is not available here`;

@@ -12,7 +12,8 @@ import { Rng } from '../../src/util/rng.ts';
 import { backward } from '../../src/tensor/tensor.ts';
 import { withPool } from '../../src/tensor/pool.ts';
 import * as O from '../../src/tensor/ops.ts';
-import { BACKEND_NAMES, initBackend, type BackendName } from '../../src/tensor/backend.ts';
+import { BACKEND_NAMES, initBackend } from '../../src/tensor/backend.ts';
+import { availableBackends } from './backends.ts';
 import { GPT, type GPTConfig } from '../../src/models/gpt.ts';
 import { planSharedRows } from '../../src/models/shared_prefix.ts';
 import type { PackedRows } from '../../src/nn/modules.ts';
@@ -94,15 +95,7 @@ test('runs are cut where that saves most: a long shared prefix is not traded for
 
 const cfg: GPTConfig = { vocabSize: 11, blockSize: 16, nLayer: 2, nEmbd: 16, nHead: 2, valueHead: true };
 
-const available: BackendName[] = [];
-for (const name of BACKEND_NAMES) {
-  try {
-    await initBackend(name);
-    available.push(name);
-  } catch {
-    // not on this machine
-  }
-}
+const available = await availableBackends();
 
 for (const backend of BACKEND_NAMES) {
   const skip = available.includes(backend) ? false : `backend ${backend} is not available here`;
