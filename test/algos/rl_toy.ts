@@ -12,13 +12,20 @@ import { LocalPolicy } from '../../src/policy/local.ts';
 import { RL_DEFAULTS, type RLConfig } from '../../src/algos/rl_config.ts';
 import type { RolloutEnv } from '../../src/algos/rollout.ts';
 
-export const FIRST_LETTER_SOURCE = `
+/**
+ * The toy family as a user's file (train --env FILE). With `hangAfter`, its
+ * generate() never returns from that call on: a run stuck in a user's code.
+ */
+export function firstLetterSource(opts: { hangAfter?: number } = {}): string {
+  return `
 import { defineTaskFamily } from 'flywheel';
+let calls = 0;
 export default defineTaskFamily({
   id: 'first-letter-v1',
   description: 'Say the first of three letters.',
   difficulty: { min: 1, max: 2, default: 1 },
   generate(rng, d) {
+    if (++calls > ${opts.hangAfter ?? Infinity}) for (;;) {}
     const s = Array.from({ length: 3 }, () => 'abcd'[rng.int(4)]).join('');
     return { prompt: s, answer: s[0], meta: {} };
   },
@@ -29,6 +36,9 @@ export default defineTaskFamily({
   isHard: (task) => task.prompt[0] !== task.prompt[1],
 });
 `;
+}
+
+export const FIRST_LETTER_SOURCE = firstLetterSource();
 
 export const firstLetter = defineTaskFamily({
   id: 'first-letter-v1',

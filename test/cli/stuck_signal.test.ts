@@ -15,30 +15,13 @@ import { initBackend } from '../../src/tensor/backend.ts';
 import { loadNativeKernels } from '../../src/tensor/kernels/native.ts';
 import { RunDir } from '../../src/runs/run_dir.ts';
 import { lmCheckpoint } from '../../src/runs/lm_checkpoint.ts';
-import { toyPolicy } from '../algos/rl_toy.ts';
+import { firstLetterSource, toyPolicy } from '../algos/rl_toy.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'flywheel.js');
 const native = loadNativeKernels();
 
 // generate() works for a while (the config check, the held-out tasks), then never returns (in the pre-flight check)
-const STUCK = `
-import { defineTaskFamily } from 'flywheel';
-let calls = 0;
-export default defineTaskFamily({
-  id: 'stuck-v1',
-  description: 'Say the first of three letters, until generate() hangs.',
-  difficulty: { min: 1, max: 1, default: 1 },
-  generate(rng) {
-    if (++calls > 60) for (;;) {}
-    const s = Array.from({ length: 3 }, () => 'abcd'[rng.int(4)]).join('');
-    return { prompt: s, answer: s[0], meta: {} };
-  },
-  verify: (task, completion) => (completion.startsWith(task.answer)
-    ? { reward: 1, ok: true, reason: 'correct' }
-    : { reward: 0, ok: false, reason: 'wrong' }),
-  solve: (task) => task.answer,
-});
-`;
+const STUCK = firstLetterSource({ hangAfter: 60 });
 
 test('a second Ctrl-C ends a run whose own generate() hangs, with 130', { skip: native.kernels ? false : `native backend unavailable: ${native.info.reason}`, timeout: 120_000 }, async () => {
   await initBackend();
@@ -48,7 +31,7 @@ test('a second Ctrl-C ends a run whose own generate() hangs, with 130', { skip: 
     const p = toyPolicy(3);
     RunDir.start(join(dir, 'init'), 'sft', {}).saveCheckpoint(lmCheckpoint(p.model, p.tokenizer, { kind: 'sft', model: p.model.config, format: 'chat' }));
     const child = spawn(process.execPath, [BIN, 'train', '--env', join(dir, 'stuck.ts'), '--init', join(dir, 'init'), '--out', join(dir, 'rl'),
-      '--steps', '100', '--prompts', '8', '--group', '4', '--eval-tasks', '8', '--force'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLYWHEEL_BACKEND: 'native' } });
+      '--steps', '100', '--prompts', '8', '--group', '4', '--difficulty', '1', '--eval-tasks', '8', '--force'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FLYWHEEL_BACKEND: 'native' } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     let gone = false;
