@@ -15,7 +15,7 @@
   "targets": [
     {
       "target_name": "flywheel",
-      "sources": ["addon.cc", "pool.cc", "matmul.cc", "attention.cc", "decode.cc", "kernels.cc"],
+      "sources": ["addon.cc", "pool.cc", "matmul.cc", "attention.cc", "decode.cc", "kernels.cc", "signal_exit.cc"],
       "include_dirs": ["/usr/include/<(multiarch)/openblas-pthread"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
